@@ -1,0 +1,44 @@
+# Two commands do all the set-up: `make run` (local API, embedded DynamoDB, seeded) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 3000
+
+.PHONY: run test lint bench openapi requirements build deploy clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	PORT=$(PORT) $(PY) -m infra.local_api
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m infra.bench
+
+openapi: $(STAMP)
+	$(PY) -m infra.openapi docs/openapi.json
+
+requirements: $(STAMP)
+	$(PY) -m infra.requirements layers/core/requirements.txt
+
+# `sam build` ships no .pyc files; compiling them in the build halves cold imports.
+build:
+	sam build
+	$(PYTHON) -m compileall -q -j 0 .aws-sam/build
+
+deploy: build
+	sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,40 @@
+"""Joining the program, and staff looking members up."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from loyalty.api import http
+from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.api.schemas import Enroll
+from loyalty.services import enroll
+
+router = Router()
+
+
+@router.post("/v1/merchants/<merchantId>/members", tags=["members"])
+def create_member(merchantId: str, body: Enroll):
+    who = http.caller(router)
+    request = enroll.Enrollment(body.phone, body.email, body.name, body.birthday, body.consent.sms,
+                                body.consent.email, body.referral_code)
+
+    def work() -> tuple[int, dict]:
+        result = enroll.enroll(who, merchantId, request)
+        return result.status, result.body
+
+    return http.once(router, who, work)
+
+
+@router.get("/v1/merchants/<merchantId>/members", tags=["members"])
+def lookup_members(merchantId: str, phone: Annotated[str | None, Query(max_length=32)] = None,
+                   email: Annotated[str | None, Query(max_length=254)] = None) -> dict:
+    return enroll.lookup(http.caller(router), merchantId, phone, email)
+
+
+@router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"])
+def member_profile(merchantId: str, memberId: str) -> dict:
+    return enroll.profile(http.caller(router), merchantId, memberId)
+
+
+app = make_resolver(router)
+lambda_handler = lambda_handler_for(app)

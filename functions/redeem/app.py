@@ -1,0 +1,31 @@
+"""Rewards: members claim and cancel; staff redeem, exactly once."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from loyalty.api import http
+from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.api.schemas import Claim, Redeem
+from loyalty.services import rewards
+
+router = Router()
+
+
+@router.post("/v1/me/rewards", tags=["rewards"])
+def claim_reward(body: Claim):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (201, rewards.claim(who, body.reward_id)))
+
+
+@router.delete("/v1/me/rewards/<issuedRewardId>", tags=["rewards"])
+def cancel_reward(issuedRewardId: str) -> dict:
+    return rewards.cancel(http.caller(router), issuedRewardId)
+
+
+@router.post("/v1/redemptions", tags=["rewards"])
+def redeem(body: Redeem):
+    who = http.caller(router)
+    request = rewards.Redemption(body.code, body.member_token, body.member_id, body.reward_id, body.location_id)
+    return http.once(router, who, lambda: (200, rewards.redeem(who, request)))
+
+
+app = make_resolver(router)
+lambda_handler = lambda_handler_for(app)

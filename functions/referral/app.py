@@ -1,0 +1,17 @@
+"""A member's referral code, link and QR."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from loyalty.api import http
+from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.services import referral
+
+router = Router()
+
+
+@router.get("/v1/me/referral", tags=["referrals"])
+def my_referral() -> dict:
+    return referral.my_referral(http.caller(router), http.base_url(router))
+
+
+app = make_resolver(router)
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,23 @@
+"""Earning: counter-code scans from members' phones, card scans by staff or a POS."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from loyalty.api import http
+from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.api.schemas import Scan
+from loyalty.services import scan
+
+router = Router()
+
+
+@router.post("/v1/scans", tags=["scans"])
+def post_scan(body: Scan):
+    who = http.caller(router)
+    request = scan.ScanRequest(
+        counter_code=body.counter_code, member_token=body.member_token, member_id=body.member_id,
+        location_id=body.location_id, amount=body.amount, receipt_id=body.receipt_id,
+        items=tuple(scan.SaleItem(i.sku, i.quantity, i.amount) for i in body.items))
+    return http.once(router, who, lambda: (200, scan.record_scan(who, request)))
+
+
+app = make_resolver(router)
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,190 @@
+"""moto's DynamoDB as an in-process HTTP endpoint, with every request serialized.
+
+moto's threaded server runs requests concurrently against unsynchronised in-memory state, so two
+concurrent conditional writes on one item can both succeed. Real DynamoDB never allows that, and
+the backend's correctness rests on conditions, so the moto app runs behind a single lock. The HTTP
+server itself stays threaded with keep-alive: clients keep their connections and merely queue.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import traceback
+import urllib.request
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+
+class SerializedWSGIApp:
+    """WSGI middleware: one request at a time, including the full production of its body."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            result = self._app(environ, start_response)
+            try:
+                # A lazily produced body could still touch moto's state after the lock is released.
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return [body]
+
+
+class _WSGIRequestHandler(BaseHTTPRequestHandler):
+    """A minimal HTTP/1.1 WSGI gateway. werkzeug's development server closes every connection;
+    this one keeps them alive, so SDK clients reuse their pooled sockets."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # idle keep-alive connections end instead of pinning a thread forever
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: avoid 40 ms stalls
+    server: _WSGIServer
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        path, _, query = self.path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            # PEP 3333: native strings carrying the request's bytes as latin-1.
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "REQUEST_URI": self.path,
+            "RAW_URI": self.path,
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "REMOTE_ADDR": self.client_address[0],
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name in set(self.headers.keys()):
+            # Like werkzeug: an underscore could spoof a dashed header once both map to HTTP_*.
+            if "_" in name or name.lower() in ("content-type", "content-length"):
+                continue
+            key = "HTTP_" + name.upper().replace("-", "_")
+            environ[key] = ",".join(self.headers.get_all(name, []))
+
+        status_and_headers: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status_and_headers[:] = [status, headers]
+            return lambda _data: None
+
+        try:
+            payload = b"".join(self.server.app(environ, start_response))
+            status, headers = status_and_headers
+        except Exception:
+            traceback.print_exc()
+            status, headers = "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0")]
+            payload = b'{"__type": "InternalServerError", "message": "embedded DynamoDB failed"}'
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason or None)
+        for name, value in headers:
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "bad Content-Length")
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per DynamoDB call would drown the API's own output
+
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+
+
+class _WSGIServer(ThreadingHTTPServer):
+    daemon_threads = True
+    app: Callable[..., Iterable[bytes]]
+
+
+class EmbeddedDynamoDB:
+    """Usage: `with EmbeddedDynamoDB() as endpoint_url: ...` or `start()` / `stop()`.
+
+    moto keeps its data in module-level state, shared with any `mock_aws` in the same process.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.endpoint_url: str | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        if self.endpoint_url is not None:
+            return self.endpoint_url
+        # Imported here: moto's server stack is heavy and only needed when running locally.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self._server = _WSGIServer((self.host, self.port), _WSGIRequestHandler)
+        self._server.app = SerializedWSGIApp(DomainDispatcherApplication(create_backend_app))
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-dynamodb", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{self.host}:{self.port}"
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+        self.endpoint_url = None
+
+    def reset(self) -> None:
+        """Drop every table and item (all of moto's in-process state)."""
+        if self.endpoint_url is None:
+            raise RuntimeError("EmbeddedDynamoDB is not running")
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,321 @@
+"""Read template.yaml, the single source of truth for routes, functions and the table schema.
+
+The local server, the tests and the deploy all derive from the same template, so a route or an
+index cannot exist in one place and be missing in another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+TABLE_LOGICAL_ID = "LoyaltyTable"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short tags (!Ref, !Sub, ...) into their long form."""
+
+
+def _construct_short_tag(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    key = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        # !GetAtt Resource.Attribute is shorthand for the two-element list form.
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {key: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_short_tag)
+
+
+def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        template = yaml.load(handle, Loader=_CfnLoader)  # a SafeLoader subclass: no arbitrary objects
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise ValueError(f"{path} is not a CloudFormation template")
+    return template
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if isinstance(resource, dict) and resource.get("Type") == resource_type
+    }
+
+
+def function_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A function's properties with Globals.Function applied, the way SAM merges them (shallowly,
+    except Environment.Variables, which SAM merges key by key)."""
+    globals_ = dict(template.get("Globals", {}).get("Function", {}))
+    own = dict(template["Resources"][logical_id].get("Properties", {}))
+    merged = {**globals_, **own}
+    global_vars = globals_.get("Environment", {}).get("Variables", {})
+    own_vars = own.get("Environment", {}).get("Variables", {})
+    if global_vars or own_vars:
+        merged["Environment"] = {"Variables": {**global_vars, **own_vars}}
+    return merged
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: str
+    handler: str
+    memory_mb: int = 128
+    timeout_seconds: int = 3
+    environment: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
+    specs = {}
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        props = function_properties(template, logical_id)
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=str(props.get("CodeUri", "")),
+            handler=str(props.get("Handler", "")),
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_seconds=int(props.get("Timeout", 3)),
+            environment=dict(props.get("Environment", {}).get("Variables", {})),
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # upper case; "ANY" matches every method
+    path: str  # template path such as /v1/merchants/{merchantId}; "$default" is the catch-all
+    function_logical_id: str
+    code_uri: str
+    handler: str
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+
+def http_routes(template: dict[str, Any]) -> list[Route]:
+    routes = []
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        props = function_properties(template, logical_id)
+        for event in (props.get("Events") or {}).values():
+            if not isinstance(event, dict) or event.get("Type") != "HttpApi":
+                continue
+            event_props = event.get("Properties") or {}
+            # An HttpApi event without Path and Method is the API's $default route.
+            path = event_props.get("Path", "$default")
+            method = str(event_props.get("Method", "ANY")).upper()
+            if method == "X-AMAZON-APIGATEWAY-ANY-METHOD":
+                method = "ANY"
+            routes.append(
+                Route(
+                    method=method,
+                    path=path,
+                    function_logical_id=logical_id,
+                    code_uri=str(props.get("CodeUri", "")),
+                    handler=str(props.get("Handler", "")),
+                )
+            )
+    return routes
+
+
+def layer_content_uris(template: dict[str, Any]) -> list[str]:
+    return [
+        str(layer.get("Properties", {}).get("ContentUri", ""))
+        for layer in resources_of_type(template, SERVERLESS_LAYER).values()
+        if isinstance(layer.get("Properties", {}).get("ContentUri"), str)
+    ]
+
+
+def cors_configuration(template: dict[str, Any]) -> dict[str, Any] | None:
+    """CorsConfiguration of the first HttpApi that has one (the template has a single API)."""
+    for api in resources_of_type(template, "AWS::Serverless::HttpApi").values():
+        config = api.get("Properties", {}).get("CorsConfiguration")
+        if isinstance(config, dict):
+            return config
+        if config is True:
+            return {"AllowOrigins": ["*"], "AllowHeaders": ["*"], "AllowMethods": ["*"]}
+    return None
+
+
+# Route matching (pure functions; API Gateway HTTP API rules).
+
+_LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
+
+
+def _segment_kind(segment: str) -> int:
+    if segment.startswith("{") and segment.endswith("+}"):
+        return _GREEDY
+    if segment.startswith("{") and segment.endswith("}"):
+        return _PARAMETER
+    return _LITERAL
+
+
+def match_path(template_path: str, segments: list[str]) -> dict[str, str] | None:
+    """Path parameters when `segments` (decoded path segments) fit `template_path`, else None."""
+    parts = template_path.strip("/").split("/") if template_path.strip("/") else []
+    params: dict[str, str] = {}
+    for index, part in enumerate(parts):
+        kind = _segment_kind(part)
+        if kind == _GREEDY:
+            # {proxy+} is only valid last and takes one or more remaining segments.
+            rest = segments[index:]
+            if index != len(parts) - 1 or not rest or not rest[0]:
+                return None
+            params[part[1:-2]] = "/".join(rest)
+            return params
+        if index >= len(segments):
+            return None
+        if kind == _PARAMETER:
+            if not segments[index]:
+                return None
+            params[part[1:-1]] = segments[index]
+        elif part != segments[index]:
+            return None
+    return params if len(parts) == len(segments) else None
+
+
+def specificity(route: Route) -> tuple[Any, ...]:
+    """Sort key: smaller is more specific. Segments compare left to right (literal before
+    parameter before greedy), then a concrete method beats ANY, and $default comes last."""
+    if route.path == "$default":
+        return (1, (), 1)
+    parts = route.path.strip("/").split("/") if route.path.strip("/") else []
+    kinds = tuple(_segment_kind(part) for part in parts)
+    return (0, kinds, 1 if route.method == "ANY" else 0)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: Route | None
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    # Methods the path supports when `route` is None: non-empty means 405, empty means 404.
+    allowed_methods: tuple[str, ...] = ()
+
+
+def split_path(raw_path: str) -> list[str]:
+    """Percent-decoded segments of a raw path; an encoded "/" stays inside its segment."""
+    stripped = raw_path[1:] if raw_path.startswith("/") else raw_path
+    return [unquote(segment) for segment in stripped.split("/")] if stripped else []
+
+
+def match_route(routes: list[Route], method: str, raw_path: str) -> RouteMatch:
+    """The route API Gateway would pick for `method` and `raw_path` (the path as sent)."""
+    method = method.upper()
+    segments = split_path(raw_path)
+    path_matches: list[tuple[Route, dict[str, str]]] = []
+    for route in routes:
+        if route.path == "$default":
+            path_matches.append((route, {}))
+            continue
+        params = match_path(route.path, segments)
+        if params is not None:
+            path_matches.append((route, params))
+    candidates = [(r, p) for r, p in path_matches if r.method in (method, "ANY")]
+    if candidates:
+        route, params = min(candidates, key=lambda item: specificity(item[0]))
+        return RouteMatch(route=route, path_parameters=params)
+    allowed = tuple(sorted({route.method for route, _ in path_matches}))
+    return RouteMatch(route=None, allowed_methods=allowed)
+
+
+# DynamoDB table from the template.
+
+
+def table_resource(template: dict[str, Any], logical_id: str = TABLE_LOGICAL_ID) -> dict[str, Any]:
+    resource = template["Resources"][logical_id]
+    if resource.get("Type") != "AWS::DynamoDB::Table":
+        raise ValueError(f"{logical_id} is not an AWS::DynamoDB::Table")
+    return resource.get("Properties", {})
+
+
+def table_definition(template: dict[str, Any], logical_id: str = TABLE_LOGICAL_ID) -> dict[str, Any]:
+    """Keyword arguments for boto3 `create_table` (without TableName)."""
+    props = table_resource(template, logical_id)
+    billing_mode = props.get("BillingMode", "PROVISIONED")
+    kwargs: dict[str, Any] = {
+        "AttributeDefinitions": [dict(a) for a in props["AttributeDefinitions"]],
+        "KeySchema": [dict(k) for k in props["KeySchema"]],
+        "BillingMode": billing_mode,
+    }
+    if billing_mode == "PROVISIONED":
+        kwargs["ProvisionedThroughput"] = dict(props["ProvisionedThroughput"])
+    for index_key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        indexes = []
+        for index in props.get(index_key) or []:
+            entry = {
+                "IndexName": index["IndexName"],
+                "KeySchema": [dict(k) for k in index["KeySchema"]],
+                "Projection": dict(index["Projection"]),
+            }
+            if index_key == "GlobalSecondaryIndexes" and billing_mode == "PROVISIONED":
+                entry["ProvisionedThroughput"] = dict(index["ProvisionedThroughput"])
+            indexes.append(entry)
+        if indexes:
+            kwargs[index_key] = indexes
+    stream = props.get("StreamSpecification")
+    if stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return kwargs
+
+
+def ttl_attribute(template: dict[str, Any], logical_id: str = TABLE_LOGICAL_ID) -> str | None:
+    spec = table_resource(template, logical_id).get("TimeToLiveSpecification") or {}
+    return spec.get("AttributeName") if spec.get("Enabled") else None
+
+
+def ensure_table(
+    client: Any,
+    table_name: str,
+    template: dict[str, Any] | None = None,
+    logical_id: str = TABLE_LOGICAL_ID,
+) -> None:
+    """Create the table described in the template (if missing), wait for it, and enable TTL."""
+    template = template if template is not None else load_template()
+    try:
+        client.describe_table(TableName=table_name)
+    except client.exceptions.ResourceNotFoundException:
+        # ResourceInUse: another process created it first.
+        with contextlib.suppress(client.exceptions.ResourceInUseException):
+            client.create_table(TableName=table_name, **table_definition(template, logical_id))
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    _wait_for_indexes(client, table_name)
+
+    attribute = ttl_attribute(template, logical_id)
+    if attribute:
+        current = client.describe_time_to_live(TableName=table_name).get("TimeToLiveDescription", {})
+        if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            client.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True},
+            )
+
+
+def _wait_for_indexes(client: Any, table_name: str, timeout_seconds: float = 120.0) -> None:
+    # The table_exists waiter looks at the table only; a new GSI may still be CREATING.
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        table = client.describe_table(TableName=table_name)["Table"]
+        statuses = {index.get("IndexStatus", "ACTIVE") for index in table.get("GlobalSecondaryIndexes", [])}
+        if statuses <= {"ACTIVE"}:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"indexes of {table_name} not active after {timeout_seconds:.0f}s")
+        time.sleep(1)

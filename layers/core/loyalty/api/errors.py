@@ -1,0 +1,65 @@
+"""The one place where domain errors become HTTP: status per error class, and the contract's envelope."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.event_handler import Response
+
+from loyalty.domain import errors
+
+STATUS: dict[type[errors.LoyaltyError], int] = {
+    errors.MalformedRequest: 400,
+    errors.InvalidCounterCode: 400,
+    errors.InvalidMemberToken: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.AlreadyMember: 409,
+    errors.AlreadyRedeemed: 409,
+    errors.InsufficientBalance: 409,
+    errors.RewardExpired: 409,
+    errors.RewardNotActive: 409,
+    errors.ReceiptAlreadyCounted: 409,
+    errors.ConcurrentUpdate: 409,
+    errors.CounterCodeExpired: 410,
+    errors.PayloadTooLarge: 413,
+    errors.ValidationFailed: 422,
+    errors.IdempotencyKeyReused: 422,
+    errors.InvalidReferral: 422,
+    errors.Cooldown: 429,
+    errors.RateLimited: 429,
+    errors.ServiceUnavailable: 503,
+}
+
+
+def status_of(error: errors.LoyaltyError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def envelope(status: int, code: str, message: str, details: list | None = None,
+             retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=headers)
+
+
+def error_response(error: errors.LoyaltyError) -> Response:
+    return envelope(status_of(error), error.code, error.message, error.details, error.retry_after)
+
+
+def validation_details(raw_errors: list[dict]) -> list[dict]:
+    """Pydantic's errors as ``{field, message}``; ``field`` is the dotted path inside the body or query."""
+    details = []
+    for err in raw_errors:
+        location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        message = err.get("msg", "Invalid value.")
+        if err.get("type") == "extra_forbidden":
+            message = "Unknown field."
+        elif err.get("type") == "missing":
+            message = "This field is required."
+        details.append({"field": ".".join(location) or "body", "message": message})
+    return details

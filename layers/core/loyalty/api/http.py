@@ -1,0 +1,47 @@
+"""Small helpers routes share: the caller, the public base URL, JSON replies, exactly-once POSTs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from loyalty.api.auth import resolve_caller
+from loyalty.api.idempotency import run_once
+from loyalty.domain.access import Caller
+from loyalty.settings import get_settings
+
+
+def caller(router: Router) -> Caller:
+    return resolve_caller(router.current_event.headers or {})
+
+
+def base_url(router: Router) -> str:
+    """Links in QR codes: the configured public URL, else the host this request came to."""
+    configured = get_settings().public_base_url
+    if configured:
+        return configured
+    context = router.current_event.request_context
+    host = context.domain_name or "localhost"
+    stage = context.stage
+    scheme = "http" if host.startswith(("localhost", "127.0.0.1")) else "https"
+    prefix = "" if not stage or stage == "$default" else f"/{stage}"
+    return f"{scheme}://{host}{prefix}"
+
+
+def json_reply(status: int, body: dict) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def once(router: Router, who: Caller, work: Callable[[], tuple[int, dict]]) -> Response:
+    """Run a POST's work; with an Idempotency-Key, at most once per caller, route and key."""
+    event = router.current_event
+    key = (event.headers or {}).get("idempotency-key")
+    if key is None:
+        status, body = work()
+    else:
+        route = f"{event.http_method} {event.path}"
+        status, body = run_once(who.identity, route, key, event.json_body, work)
+    return json_reply(status, body)

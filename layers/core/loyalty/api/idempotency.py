@@ -1,0 +1,62 @@
+"""Exactly-once POSTs with Powertools Idempotency.
+
+The key is scoped to the caller and the route; the body is validated, so the same key with another
+body is refused. Retries that arrive while the first request is still running wait for its reply
+and return it, so every retry of one request sees the very same answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from loyalty.domain.errors import IdempotencyKeyReused, ServiceUnavailable, ValidationFailed
+from loyalty.settings import get_settings
+from loyalty.store.idempotency import persistence_layer
+
+MAX_KEY_LENGTH = 255
+WAIT_FOR_FIRST_SECONDS = 8.0
+
+config = IdempotencyConfig(
+    event_key_jmespath="[caller, route, key]",
+    payload_validation_jmespath="body",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=get_settings().idempotency_ttl_seconds,
+)
+
+Work = Callable[[], tuple[int, dict]]
+
+
+def run_once(caller: str, route: str, key: str, body: object, work: Work) -> tuple[int, dict]:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed.field("Idempotency-Key", f"Use 1 to {MAX_KEY_LENGTH} characters.")
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence_layer(), config=config)
+    def execute(request: dict) -> dict:
+        status, reply = work()
+        return {"status": status, "body": reply}
+
+    request = {"caller": caller, "route": route, "key": key, "body": body}
+    deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            outcome = execute(request=request)
+            return int(outcome["status"]), outcome["body"]
+        except IdempotencyValidationError as exc:
+            raise IdempotencyKeyReused() from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable("The first request with this Idempotency-Key is still running.",
+                                         retry_after=1) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+        except IdempotencyPersistenceLayerError as exc:
+            raise ServiceUnavailable(retry_after=1) from exc

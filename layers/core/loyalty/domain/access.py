@@ -1,0 +1,67 @@
+"""Who is calling, and what each role may touch. Another merchant's things look like missing things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loyalty.domain.errors import Forbidden, NotFound, Unauthorized
+
+ADMIN = "admin"
+OWNER = "owner"
+STAFF = "staff"
+MEMBER = "member"
+PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str
+    merchant_id: str | None = None
+    location_ids: tuple[str, ...] = ()
+    api_key_id: str | None = None
+    member_token: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Who this is, for scoping idempotency keys to one caller."""
+        if self.api_key_id:
+            return f"key:{self.api_key_id}"
+        if self.member_token:
+            return f"member:{self.member_token.split('.')[0]}"
+        return self.role
+
+    @property
+    def is_merchant_staff(self) -> bool:
+        return self.role in (OWNER, STAFF)
+
+
+def require_admin(caller: Caller) -> None:
+    if caller.role == PUBLIC:
+        raise Unauthorized()
+    if caller.role != ADMIN:
+        raise Forbidden("Only the platform administrator may do this.")
+
+
+def require_merchant(caller: Caller, merchant_id: str, *roles: str) -> None:
+    """The caller must be one of ``roles`` of this merchant; another merchant's key gets 404."""
+    if caller.role == PUBLIC:
+        raise Unauthorized()
+    if caller.role == ADMIN:
+        raise Forbidden("The administrator token manages merchants; use the merchant's own key.")
+    if caller.role == MEMBER:
+        raise Forbidden("A member card cannot do this.")
+    if caller.merchant_id != merchant_id:
+        raise NotFound()
+    if caller.role not in roles:
+        raise Forbidden("This key's role may not do this.")
+
+
+def require_location(caller: Caller, location_id: str) -> None:
+    if caller.role == STAFF and location_id not in caller.location_ids:
+        raise Forbidden("This staff key is not valid at this location.")
+
+
+def require_member(caller: Caller) -> str:
+    if caller.role != MEMBER or not caller.member_token:
+        raise Unauthorized("Show your card: the X-Member-Token header is missing.")
+    return caller.member_token

@@ -1,0 +1,95 @@
+"""What a visit earns, explained line by line.
+
+The calculation is a pipeline of rules; each rule sees the visit and the lines so far and may add
+lines. Promotions and tier multipliers arrive later as more rules appended to ``RULES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loyalty.domain.model import LedgerLine
+from loyalty.domain.program import Program
+
+# ISO 4217 currencies without minor units; the rest use two decimals unless listed.
+_CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3}
+
+
+def currency_exponent(currency: str) -> int:
+    return _CURRENCY_EXPONENT.get(currency.upper(), 2)
+
+
+@dataclass(frozen=True)
+class Visit:
+    counts_as_visit: bool          # False inside the cooldown: spend may still earn, the visit does not
+    is_first_visit: bool
+    amount_minor: int | None = None
+    currency: str = "PLN"
+    referee_bonus: int = 0         # refereePoints when this first visit completes a pending referral
+
+
+@dataclass(frozen=True)
+class Award:
+    lines: tuple[LedgerLine, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(line.points for line in self.lines)
+
+    @property
+    def stamps(self) -> int:
+        return sum(line.stamps for line in self.lines)
+
+
+Rule = Callable[[Program, Visit, list[LedgerLine]], list[LedgerLine]]
+
+
+def _visit_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
+    if not visit.counts_as_visit:
+        return []
+    points = program.points.per_visit if program.points else 0
+    stamps = 1 if program.stamp_card else 0
+    if not points and not stamps:
+        return []
+    return [LedgerLine("visit", points, stamps, "Visit")]
+
+
+def _spend_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
+    if not program.points or not program.points.per_currency_unit or not visit.amount_minor:
+        return []
+    units = visit.amount_minor // (10 ** currency_exponent(visit.currency))
+    points = units * program.points.per_currency_unit
+    if points <= 0:
+        return []
+    return [LedgerLine("spend", points, 0, f"Spend {format_money(visit.amount_minor, visit.currency)}")]
+
+
+def _welcome_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
+    if not visit.is_first_visit or not visit.counts_as_visit or not program.points:
+        return []
+    bonus = program.points.welcome_bonus
+    return [LedgerLine("welcome", bonus, 0, "Welcome bonus")] if bonus else []
+
+
+def _referral_rule(_: Program, visit: Visit, __: list[LedgerLine]) -> list[LedgerLine]:
+    if not visit.referee_bonus or not visit.is_first_visit:
+        return []
+    return [LedgerLine("referral", visit.referee_bonus, 0, "Joined with a friend's invite")]
+
+
+RULES: tuple[Rule, ...] = (_visit_rule, _spend_rule, _welcome_rule, _referral_rule)
+
+
+def calculate_award(program: Program, visit: Visit) -> Award:
+    lines: list[LedgerLine] = []
+    for rule in RULES:
+        lines.extend(rule(program, visit, lines))
+    return Award(tuple(lines))
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    exponent = currency_exponent(currency)
+    if exponent == 0:
+        return f"{amount_minor} {currency}"
+    return f"{amount_minor / 10 ** exponent:.{exponent}f} {currency}"

@@ -1,0 +1,28 @@
+"""Normalising the identities a member joins with (uniqueness is on the normal form)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from loyalty.domain.errors import ValidationFailed
+
+
+def normalize_phone(raw: str) -> str:
+    """Return E.164 (``+48600100200``); international format with a leading + is required."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed.field("phone", "Enter the number with its country code, like +48 600 100 200.") \
+            from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed.field("phone", "This is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationFailed.field("email", str(exc)) from exc
+    return result.normalized.lower()

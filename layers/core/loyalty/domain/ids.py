@@ -1,0 +1,39 @@
+"""Opaque identifiers and short human-typeable codes."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+# Crockford's alphabet: no I, L, O, U, so codes read aloud or typed survive.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TYPO_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_id(prefix: str, nbytes: int = 10) -> str:
+    """A random id like ``mem_k3v9...`` (80 bits by default)."""
+    raw = base64.b32encode(secrets.token_bytes(nbytes)).decode().rstrip("=").lower()
+    return f"{prefix}_{raw}"
+
+
+def new_short_code(length: int) -> str:
+    return "".join(secrets.choice(_CROCKFORD) for _ in range(length))
+
+
+def new_referral_code() -> str:
+    """8 characters, 40 bits: easy to share, and guard items keep it unique per merchant."""
+    return new_short_code(8)
+
+
+def new_reward_code() -> str:
+    """10 characters (50 bits) shown as ``XXXXX-XXXXX`` at the counter."""
+    code = new_short_code(10)
+    return f"{code[:5]}-{code[5:]}"
+
+
+def normalize_code(raw: str) -> str:
+    """Upper-case, drop separators, fix the usual look-alike typos; returns the canonical form."""
+    cleaned = "".join(ch for ch in raw.upper() if ch.isalnum()).translate(_TYPO_FIXES)
+    if len(cleaned) == 10:
+        return f"{cleaned[:5]}-{cleaned[5:]}"
+    return cleaned

@@ -1,0 +1,122 @@
+"""Plain records the services work with; the store converts them to and from items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from loyalty.domain.program import Program
+
+VOUCHER_ISSUED = "issued"
+VOUCHER_REDEEMED = "redeemed"
+VOUCHER_CANCELLED = "cancelled"
+VOUCHER_EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Location:
+    location_id: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Merchant:
+    merchant_id: str
+    name: str
+    timezone: str
+    currency: str
+    program: Program
+    locations: dict[str, Location] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    api_key_id: str
+    merchant_id: str
+    role: str  # "owner" | "staff"
+    location_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Voucher:
+    """A reward issued to a member: claimed with points or earned with a full stamp card."""
+
+    issued_reward_id: str
+    reward_id: str
+    name: str
+    code: str
+    status: str
+    points_locked: int
+    issued_at: datetime
+    expires_at: datetime
+    source: str  # "points" | "stamps"
+    closed_at: datetime | None = None
+    redemption_id: str | None = None
+    location_id: str | None = None
+
+    def is_open(self) -> bool:
+        return self.status == VOUCHER_ISSUED
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.is_open() and self.expires_at <= now
+
+
+@dataclass
+class Member:
+    member_id: str
+    merchant_id: str
+    token_hash: str
+    rev: int = 0
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+    birthday: str | None = None
+    consent_sms: bool = False
+    consent_email: bool = False
+    balance: int = 0
+    lifetime_points: int = 0
+    stamps: int = 0
+    visit_count: int = 0
+    total_spend: int = 0
+    spend_count: int = 0
+    first_visit_at: datetime | None = None
+    last_visit_at: datetime | None = None
+    referral_code: str | None = None
+    referred_by: str | None = None
+    referral_status: str | None = None  # "pending" | "rewarded" | "not_rewarded"
+    referrals_pending: int = 0
+    referrals_rewarded: int = 0
+    vouchers: dict[str, Voucher] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    def open_vouchers(self) -> list[Voucher]:
+        return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    kind: str
+    points: int
+    stamps: int
+    label: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One append-only ledger entry: the net change of one operation, explained line by line."""
+
+    entry_id: str
+    member_id: str
+    merchant_id: str
+    at: datetime
+    kind: str
+    points: int
+    stamps: int
+    lines: tuple[LedgerLine, ...]
+    ref: str | None = None
+    location_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "; ".join(line.label for line in self.lines)

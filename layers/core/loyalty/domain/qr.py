@@ -1,0 +1,26 @@
+"""QR images of URLs and tokens: SVG paths (no Pillow) and PNG through pypng."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from qrcode.image.pure import PyPNGImage
+from qrcode.image.svg import SvgPathImage
+
+
+def _code(data: str) -> qrcode.QRCode:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code.add_data(data)
+    code.make(fit=True)
+    return code
+
+
+def qr_svg(data: str) -> str:
+    return _code(data).make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+
+
+def qr_png(data: str) -> bytes:
+    buffer = io.BytesIO()
+    _code(data).make_image(image_factory=PyPNGImage).save(buffer)
+    return buffer.getvalue()

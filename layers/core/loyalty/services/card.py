@@ -1,0 +1,70 @@
+"""The member's card: what they have, what is next, and the mobile web page that shows it."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+from loyalty.domain import qr
+from loyalty.domain.access import Caller, require_member
+from loyalty.domain.errors import NotFound
+from loyalty.domain.model import LedgerEntry, Member, Merchant
+from loyalty.services import clock, views
+from loyalty.services.member_plan import MemberPlan, with_member_retries
+from loyalty.services.members import load_by_token
+from loyalty.services.merchants import load_merchant
+from loyalty.store import members as store
+
+HISTORY_LENGTH = 10
+
+
+def card_json(merchant: Merchant, member: Member, history: list[LedgerEntry]) -> dict:
+    return {
+        "memberId": member.member_id,
+        "merchant": {"merchantId": merchant.merchant_id, "name": merchant.name, "currency": merchant.currency},
+        "points": {"balance": member.balance, "lifetime": member.lifetime_points},
+        **{key: value for key, value in views.progress_json(merchant, member).items() if key != "balance"},
+        "rewards": [views.voucher_json(v) for v in member.open_vouchers()],
+        "catalog": views.catalog_json(merchant, member),
+        "referralCode": member.referral_code,
+        "history": [{"at": views.iso(e.at), "kind": e.kind, "points": e.points, "stamps": e.stamps,
+                     "label": e.label} for e in history],
+    }
+
+
+def my_card(caller: Caller) -> dict:
+    token = require_member(caller)
+    member = settle_expired(lambda: load_by_token(token))
+    merchant = load_merchant(member.merchant_id)
+    body = card_json(merchant, member, store.recent_ledger(member.member_id, HISTORY_LENGTH))
+    body["qrSvg"] = qr.qr_svg(token)  # the personal card QR staff scan: it holds the member token
+    return body
+
+
+def settle_expired(load) -> Member:
+    """Return expired vouchers' points before showing the card, so the balance is never stale."""
+    def build(member: Member) -> Member:
+        plan = MemberPlan(member, clock.now())
+        if not plan.settle_expired_vouchers():
+            return member
+        plan.commit()
+        return plan.member
+
+    return with_member_retries(load, build)
+
+
+@cache
+def _page_template() -> str:
+    return resources.files("loyalty.web").joinpath("card_page.html").read_text(encoding="utf-8")
+
+
+def card_page(merchant_id: str, base_url: str) -> str:
+    try:
+        merchant = load_merchant(merchant_id)
+    except NotFound:
+        raise NotFound("No loyalty program here.") from None
+    config = {"merchantId": merchant.merchant_id, "merchantName": merchant.name, "apiBase": base_url,
+              "currency": merchant.currency}
+    # Escape "<" so a merchant name can never close the <script> element it is embedded in.
+    return _page_template().replace("__BYWALEC_CONFIG__", json.dumps(config).replace("<", "\\u003c"))

@@ -1,0 +1,150 @@
+"""Joining the program, and staff looking members up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from loyalty.domain import ids, tokens
+from loyalty.domain.access import OWNER, STAFF, Caller, require_merchant
+from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, ValidationFailed
+from loyalty.domain.identity import normalize_email, normalize_phone
+from loyalty.domain.model import Member
+from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal
+from loyalty.services import clock, views
+from loyalty.services.card import card_json
+from loyalty.services.members import load_for_merchant
+from loyalty.services.merchants import load_merchant
+from loyalty.store import keys
+from loyalty.store import members as store
+from loyalty.store.transaction import ConditionFailed
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    phone: str | None
+    email: str | None
+    name: str | None
+    birthday: date | None
+    consent_sms: bool
+    consent_email: bool
+    referral_code: str | None
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    status: int
+    body: dict
+
+
+def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResult:
+    if caller.is_merchant_staff:
+        require_merchant(caller, merchant_id, OWNER, STAFF)
+    merchant = load_merchant(merchant_id)
+    phone = normalize_phone(request.phone) if request.phone else None
+    email = normalize_email(request.email) if request.email else None
+    if not phone and not email:
+        raise ValidationFailed("Enter a phone number or an email address.", details=[
+            {"field": "phone", "message": "A phone number or an email address is required."},
+            {"field": "email", "message": "A phone number or an email address is required."}])
+
+    existing = _existing_member_id(merchant_id, phone, email)
+    if existing:
+        return _existing(caller, merchant_id, existing)
+
+    referrer_id, referral_note = _referral(merchant, request.referral_code, phone, email)
+    now = clock.now()
+    for _ in range(4):
+        member_id = ids.new_id("mem")
+        token = tokens.new_member_token(member_id)
+        member = Member(
+            member_id=member_id, merchant_id=merchant_id, token_hash=token.hash, phone=phone, email=email,
+            name=request.name, birthday=request.birthday.isoformat() if request.birthday else None,
+            consent_sms=request.consent_sms, consent_email=request.consent_email,
+            referral_code=ids.new_referral_code(), created_at=now,
+            referred_by=referrer_id if referral_note is None else None,
+            referral_status=PENDING if referrer_id and referral_note is None else None,
+        )
+        guards = [store.Guard(keys.referral_code_guard(merchant_id, member.referral_code), member_id, merchant_id,
+                              tag="referral_code")]
+        if phone:
+            guards.append(store.Guard(keys.phone_guard(merchant_id, phone), member_id, merchant_id, tag="phone"))
+        if email:
+            guards.append(store.Guard(keys.email_guard(merchant_id, email), member_id, merchant_id, tag="email"))
+        try:
+            store.create_member(member, guards, referrer_id=member.referred_by)
+        except ConditionFailed as lost:
+            if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
+                existing = _existing_member_id(merchant_id, phone, email)
+                if existing:
+                    return _existing(caller, merchant_id, existing)
+            continue  # a code collided: new codes, try again
+        body = {"memberId": member_id, "memberToken": token.value, "card": card_json(merchant, member, [])}
+        if request.referral_code:
+            body["referral"] = {"status": member.referral_status or NOT_REWARDED, "message": referral_note
+                                or "Your friend's invite is noted: you both get a reward on your first visit."}
+        return EnrollResult(201, body)
+    raise ConcurrentUpdate()
+
+
+def _existing_member_id(merchant_id: str, phone: str | None, email: str | None) -> str | None:
+    for key in ([keys.phone_guard(merchant_id, phone)] if phone else []) + (
+            [keys.email_guard(merchant_id, email)] if email else []):
+        guard = store.get_guard(key)
+        if guard:
+            return guard.owner_id
+    return None
+
+
+def _existing(caller: Caller, merchant_id: str, member_id: str) -> EnrollResult:
+    """The public gets no token for an existing identity; the merchant's staff get the member."""
+    if not caller.is_merchant_staff:
+        raise AlreadyMember()
+    member = load_for_merchant(merchant_id, member_id=member_id)
+    return EnrollResult(200, {"memberId": member.member_id, "member": views.member_summary_json(member),
+                              "card": card_json(load_merchant(merchant_id), member, [])})
+
+
+def _referral(merchant, code: str | None, phone: str | None, email: str | None) -> tuple[str | None, str | None]:
+    """(referrer id, why it will not be rewarded or None). Unknown codes are a typo worth reporting."""
+    if not code:
+        return None, None
+    guard = store.get_guard(keys.referral_code_guard(merchant.merchant_id, code.strip().upper()))
+    if guard is None:
+        raise InvalidReferral("This referral code is not valid here. Check it, or leave it empty.",
+                              details=[{"field": "referralCode", "message": "Unknown referral code."}])
+    referrer = store.get_member(guard.owner_id)
+    if referrer is None:
+        raise InvalidReferral(details=[{"field": "referralCode", "message": "Unknown referral code."}])
+    month = referral_month(clock.now(), merchant.timezone)
+    rewarded = store.referral_count(keys.referral_counter(referrer.member_id, month))
+    return referrer.member_id, referral_refusal(merchant.program, referrer, phone, email, rewarded)
+
+
+def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> dict:
+    require_merchant(caller, merchant_id, OWNER, STAFF)
+    if not phone and not email:
+        raise ValidationFailed("Look members up by phone or email.",
+                               details=[{"field": "phone", "message": "Give ?phone= or ?email=."}])
+    member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
+                                    normalize_email(email) if email else None)
+    if member_id is None:
+        return {"members": []}
+    return {"members": [views.member_summary_json(load_for_merchant(merchant_id, member_id=member_id))]}
+
+
+def profile(caller: Caller, merchant_id: str, member_id: str) -> dict:
+    require_merchant(caller, merchant_id, OWNER, STAFF)
+    member = load_for_merchant(merchant_id, member_id=member_id)
+    ledger = store.recent_ledger(member.member_id, limit=50)
+    return {
+        **views.member_summary_json(member),
+        "visitCount": member.visit_count, "firstVisitAt": views.iso(member.first_visit_at),
+        "lastVisitAt": views.iso(member.last_visit_at), "totalSpend": member.total_spend,
+        "averageBasket": member.total_spend // member.spend_count if member.spend_count else 0,
+        "rewards": [views.voucher_json(v) for v in member.vouchers.values()],
+        "referral": {"code": member.referral_code, "referredBy": member.referred_by,
+                     "status": member.referral_status, "pending": member.referrals_pending,
+                     "rewarded": member.referrals_rewarded},
+        "ledger": [views.ledger_json(entry) for entry in ledger],
+    }

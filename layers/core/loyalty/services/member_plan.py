@@ -1,0 +1,156 @@
+"""Building one member change: balance, stamps, vouchers and the ledger entries that explain them.
+
+A plan starts from the member as read, mirrors every change on an in-memory copy (so replies show
+the new state), and commits all of it in one transaction conditioned on the member's revision.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from loyalty.domain import ids
+from loyalty.domain.errors import ConcurrentUpdate
+from loyalty.domain.model import (
+    VOUCHER_EXPIRED,
+    VOUCHER_ISSUED,
+    LedgerEntry,
+    LedgerLine,
+    Member,
+    Voucher,
+)
+from loyalty.domain.program import Program, RewardDefinition
+from loyalty.store import keys
+from loyalty.store import members as store
+from loyalty.store.transaction import ConditionFailed, TransientConflict
+
+CLOSED_VOUCHERS_KEPT = 10
+T = TypeVar("T")
+
+
+class MemberPlan:
+    def __init__(self, member: Member, now: datetime) -> None:
+        self.before = member
+        self.member = copy.deepcopy(member)
+        self.now = now
+        self.update = store.MemberUpdate(member.member_id, expected_rev=member.rev)
+        self.ledger: list[LedgerEntry] = []
+        self.other_updates: list[store.MemberUpdate] = []
+        self.guards: list[store.Guard] = []
+        self.counters: list[store.CapCounter] = []
+        self.issued: list[Voucher] = []
+        self._vouchers_changed = False
+
+    # -- balance and stamps ------------------------------------------------------------------------
+    def record(self, kind: str, lines: list[LedgerLine] | tuple[LedgerLine, ...], *, ref: str | None = None,
+               location_id: str | None = None, earned: bool = False) -> LedgerEntry | None:
+        points = sum(line.points for line in lines)
+        stamps = sum(line.stamps for line in lines)
+        if not lines:
+            return None
+        entry = LedgerEntry(ids.new_id("led"), self.member.member_id, self.member.merchant_id, self.now, kind,
+                            points, stamps, tuple(lines), ref, location_id)
+        self.ledger.append(entry)
+        self._add("balance", points)
+        self._add("stamps", stamps)
+        if earned and points > 0:
+            self._add("lifetime_points", points)
+        return entry
+
+    def _add(self, name: str, value: int) -> None:
+        if value:
+            self.update.add[name] = self.update.add.get(name, 0) + value
+            setattr(self.member, name, getattr(self.member, name) + value)
+
+    def add_counter(self, name: str, value: int) -> None:
+        self._add(name, value)
+
+    def set(self, name: str, value: object) -> None:
+        self.update.set[name] = value
+        setattr(self.member, name, value)
+
+    # -- vouchers ----------------------------------------------------------------------------------
+    def issue_voucher(self, reward: RewardDefinition, program: Program, *, source: str, points_locked: int,
+                      status: str = VOUCHER_ISSUED) -> Voucher:
+        voucher = Voucher(
+            issued_reward_id=ids.new_id("rwd"), reward_id=reward.id, name=reward.name,
+            code=ids.new_reward_code(), status=status, points_locked=points_locked, issued_at=self.now,
+            expires_at=self.now + timedelta(days=program.reward_validity_days), source=source,
+            closed_at=None if status == VOUCHER_ISSUED else self.now,
+        )
+        self.guards.append(store.Guard(keys.reward_code_guard(voucher.code), self.member.member_id,
+                                       self.member.merchant_id, tag="reward_code", ref=voucher.issued_reward_id))
+        self.put_voucher(voucher)
+        self.issued.append(voucher)
+        return voucher
+
+    def put_voucher(self, voucher: Voucher) -> None:
+        self.member.vouchers[voucher.issued_reward_id] = voucher
+        self.update.put_vouchers = [v for v in self.update.put_vouchers
+                                    if v.issued_reward_id != voucher.issued_reward_id] + [voucher]
+        self._vouchers_changed = True
+
+    def close_voucher(self, voucher: Voucher, status: str, **changes: object) -> Voucher:
+        closed = dataclasses.replace(voucher, status=status, closed_at=self.now, **changes)
+        self.put_voucher(closed)
+        return closed
+
+    def settle_expired_vouchers(self) -> list[Voucher]:
+        """Expired, unredeemed vouchers give their locked points back (moto and DynamoDB TTL both lag)."""
+        settled = []
+        for voucher in self.member.open_vouchers():
+            if voucher.is_expired(self.now):
+                settled.append(self.close_voucher(voucher, VOUCHER_EXPIRED))
+                if voucher.points_locked:
+                    self.record("reward_expired", [LedgerLine(
+                        "reward_expired", voucher.points_locked, 0, f"{voucher.name} expired: points returned")],
+                        ref=voucher.issued_reward_id)
+        return settled
+
+    def reindex_vouchers(self) -> None:
+        """Recompute the expiry index entry even when nothing else changed (it may point at a closed voucher)."""
+        self._vouchers_changed = True
+
+    # -- commit ------------------------------------------------------------------------------------
+    def _finish_vouchers(self) -> None:
+        if not self._vouchers_changed:
+            return
+        closed = sorted((v for v in self.member.vouchers.values() if not v.is_open()),
+                        key=lambda v: v.closed_at or v.issued_at, reverse=True)
+        for stale in closed[CLOSED_VOUCHERS_KEPT:]:
+            del self.member.vouchers[stale.issued_reward_id]
+            self.update.drop_vouchers.append(stale.issued_reward_id)
+        self.update.put_vouchers = [v for v in self.update.put_vouchers
+                                    if v.issued_reward_id not in self.update.drop_vouchers]
+        open_vouchers = self.member.open_vouchers()
+        self.update.earliest_voucher_expiry = open_vouchers[0].expires_at if open_vouchers else None
+
+    def commit(self) -> None:
+        self._finish_vouchers()
+        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters)
+        self.member.rev += 1
+
+
+def with_member_retries(load: Callable[[], Member], build: Callable[[Member], T],
+                        on_conflict: Callable[[ConditionFailed], None] | None = None, attempts: int = 4) -> T:
+    """Read, plan, commit; when another request changed the member first, read again and re-plan.
+
+    ``build`` returns the reply after committing its plan. Other lost conditions (a guard, a cap) go
+    to ``on_conflict``, which raises a domain error or returns to try again.
+    """
+    for _ in range(attempts):
+        member = load()
+        try:
+            return build(member)
+        except TransientConflict:
+            continue
+        except ConditionFailed as lost:
+            if lost.failed & {"member", "reward_code"}:
+                continue  # someone else changed the member first, or a code collided: re-plan
+            if on_conflict is None:
+                raise
+            on_conflict(lost)
+    raise ConcurrentUpdate()

@@ -1,0 +1,173 @@
+"""Rewards: a member claims one (points are locked), cancels it, or staff redeem it exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loyalty.domain import ids
+from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_member, require_merchant
+from loyalty.domain.errors import (
+    AlreadyRedeemed,
+    ConcurrentUpdate,
+    InsufficientBalance,
+    NotFound,
+    RewardExpired,
+    RewardNotActive,
+    ValidationFailed,
+)
+from loyalty.domain.ids import normalize_code
+from loyalty.domain.model import (
+    VOUCHER_CANCELLED,
+    VOUCHER_EXPIRED,
+    VOUCHER_REDEEMED,
+    LedgerLine,
+    Member,
+    Merchant,
+    Voucher,
+)
+from loyalty.services import clock, views
+from loyalty.services.member_plan import MemberPlan, with_member_retries
+from loyalty.services.members import load_by_token, load_for_merchant
+from loyalty.services.merchants import load_merchant
+from loyalty.store import keys
+from loyalty.store import members as store
+from loyalty.store.transaction import ConditionFailed
+
+
+def claim(caller: Caller, reward_id: str) -> dict:
+    token = require_member(caller)
+
+    def build(member: Member) -> dict:
+        merchant = load_merchant(member.merchant_id)
+        reward = merchant.program.reward(reward_id)
+        if reward is None or not reward.points_cost:
+            raise NotFound("This reward is not in the catalog.")
+        plan = MemberPlan(member, clock.now())
+        plan.settle_expired_vouchers()
+        if plan.member.balance < reward.points_cost:
+            raise InsufficientBalance(
+                f"{reward.name} needs {reward.points_cost} points; the card has {plan.member.balance}.")
+        voucher = plan.issue_voucher(reward, merchant.program, source="points", points_locked=reward.points_cost)
+        plan.record("claim", [LedgerLine("claim", -reward.points_cost, 0, f"Claimed {reward.name}")],
+                    ref=voucher.issued_reward_id)
+        plan.commit()
+        return {**views.voucher_json(voucher), "rewardId": reward.id, "balance": plan.member.balance}
+
+    return with_member_retries(lambda: load_by_token(token), build)
+
+
+def cancel(caller: Caller, issued_reward_id: str) -> dict:
+    token = require_member(caller)
+
+    def build(member: Member) -> dict:
+        plan = MemberPlan(member, clock.now())
+        plan.settle_expired_vouchers()
+        voucher = plan.member.vouchers.get(issued_reward_id)
+        if voucher is None:
+            raise NotFound("No such reward on this card.")
+        _require_open(voucher)
+        if voucher.source != "points":
+            raise RewardNotActive("A stamp card reward cannot be cancelled; it stays on the card until it expires.")
+        closed = plan.close_voucher(voucher, VOUCHER_CANCELLED)
+        plan.record("cancel", [LedgerLine("cancel", voucher.points_locked, 0, f"Cancelled {voucher.name}")],
+                    ref=voucher.issued_reward_id)
+        plan.commit()
+        return {**views.voucher_json(closed), "balance": plan.member.balance}
+
+    return with_member_retries(lambda: load_by_token(token), build)
+
+
+@dataclass(frozen=True)
+class Redemption:
+    code: str | None = None
+    member_token: str | None = None
+    member_id: str | None = None
+    reward_id: str | None = None
+    location_id: str | None = None
+
+
+def redeem(caller: Caller, request: Redemption) -> dict:
+    merchant_id = caller.merchant_id or ""
+    require_merchant(caller, merchant_id, OWNER, STAFF)
+    location_id = _redemption_location(caller, load_merchant(merchant_id), request.location_id)
+    if request.code:
+        return _redeem_code(merchant_id, normalize_code(request.code), location_id)
+    return _redeem_for_member(caller, merchant_id, request, location_id)
+
+
+def _redeem_code(merchant_id: str, code: str, location_id: str | None) -> dict:
+    """Two round trips: the code's guard item, then one conditional write on the member."""
+    guard = store.get_guard(keys.reward_code_guard(code))
+    if guard is None or guard.merchant_id != merchant_id:
+        raise NotFound("No reward with this code.")
+    redemption_id = ids.new_id("rdm")
+    now = clock.now()
+    try:
+        member = store.redeem_voucher(guard.owner_id, merchant_id, guard.ref, now, redemption_id, location_id)
+    except ConditionFailed:
+        member = store.get_member(guard.owner_id)
+        voucher = member.vouchers.get(guard.ref) if member else None
+        if voucher is None:
+            raise RewardNotActive() from None
+        if voucher.is_expired(now):
+            raise RewardExpired() from None
+        _require_open(voucher)
+        raise ConcurrentUpdate() from None
+    merchant = load_merchant(merchant_id)
+    return _reply(merchant, member, member.vouchers[guard.ref])
+
+
+def _redeem_for_member(caller: Caller, merchant_id: str, request: Redemption, location_id: str | None) -> dict:
+    """Staff redeem a reward by member: an open voucher for it, or one claimed with points on the spot."""
+    if not request.reward_id or not (request.member_token or request.member_id):
+        raise ValidationFailed("Give a reward code, or a member and a rewardId.", details=[
+            {"field": "code", "message": "Required unless memberToken or memberId and rewardId are given."}])
+    merchant = load_merchant(merchant_id)
+
+    def build(member: Member) -> dict:
+        plan = MemberPlan(member, clock.now())
+        plan.settle_expired_vouchers()
+        redemption_id = ids.new_id("rdm")
+        voucher = next((v for v in plan.member.open_vouchers() if v.reward_id == request.reward_id), None)
+        if voucher is None:
+            reward = merchant.program.reward(request.reward_id)
+            if reward is None:
+                raise NotFound("This reward is not in the catalog.")
+            if not reward.points_cost or plan.member.balance < reward.points_cost:
+                raise InsufficientBalance(f"No {reward.name} on this card and not enough points to claim one.")
+            voucher = plan.issue_voucher(reward, merchant.program, source="points",
+                                         points_locked=reward.points_cost, status=VOUCHER_REDEEMED)
+            plan.record("claim", [LedgerLine("claim", -reward.points_cost, 0, f"Claimed {reward.name}")],
+                        ref=voucher.issued_reward_id, location_id=location_id)
+        voucher = plan.close_voucher(voucher, VOUCHER_REDEEMED, redemption_id=redemption_id, location_id=location_id)
+        plan.commit()
+        return _reply(merchant, plan.member, voucher)
+
+    load = lambda: load_for_merchant(merchant_id, member_token=request.member_token,  # noqa: E731
+                                     member_id=request.member_id)
+    return with_member_retries(load, build)
+
+
+def _redemption_location(caller: Caller, merchant: Merchant, location_id: str | None) -> str | None:
+    if location_id is not None:
+        if location_id not in merchant.locations:
+            raise NotFound("No such location.")
+        require_location(caller, location_id)
+        return location_id
+    if caller.role == STAFF and len(caller.location_ids) == 1:
+        return caller.location_ids[0]
+    return None
+
+
+def _require_open(voucher: Voucher) -> None:
+    if voucher.status == VOUCHER_REDEEMED:
+        raise AlreadyRedeemed()
+    if voucher.status == VOUCHER_EXPIRED:
+        raise RewardExpired()
+    if voucher.status != "issued":
+        raise RewardNotActive(f"This reward was {voucher.status}.")
+
+
+def _reply(merchant: Merchant, member: Member, voucher: Voucher) -> dict:
+    return {"redemptionId": voucher.redemption_id, "reward": views.voucher_json(voucher),
+            "memberId": member.member_id, **views.progress_json(merchant, member)}

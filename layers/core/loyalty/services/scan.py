@@ -1,0 +1,206 @@
+"""Earning: a member scanning the counter code, or staff scanning the member's card with the bill."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from loyalty.domain import ids, tokens
+from loyalty.domain.access import (
+    MEMBER,
+    OWNER,
+    PUBLIC,
+    STAFF,
+    Caller,
+    require_location,
+    require_member,
+    require_merchant,
+)
+from loyalty.domain.awards import Visit, calculate_award
+from loyalty.domain.errors import (
+    Cooldown,
+    InvalidCounterCode,
+    NotFound,
+    ReceiptAlreadyCounted,
+    Unauthorized,
+    ValidationFailed,
+)
+from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant
+from loyalty.domain.referral import NOT_REWARDED, PENDING, REWARDED, referral_month
+from loyalty.domain.stamps import add_stamps
+from loyalty.secrets import signing_key
+from loyalty.services import clock, views
+from loyalty.services.member_plan import MemberPlan, with_member_retries
+from loyalty.services.members import load_by_token, load_for_merchant
+from loyalty.services.merchants import load_merchant
+from loyalty.settings import get_settings
+from loyalty.store import keys
+from loyalty.store import members as store
+from loyalty.store.transaction import ConditionFailed
+
+
+@dataclass(frozen=True)
+class SaleItem:
+    sku: str
+    quantity: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    counter_code: str | None = None
+    member_token: str | None = None
+    member_id: str | None = None
+    location_id: str | None = None
+    amount: int | None = None
+    items: tuple[SaleItem, ...] = ()
+    receipt_id: str | None = None
+
+
+def record_scan(caller: Caller, request: ScanRequest) -> dict:
+    """A member's own phone scans the counter code; staff and POS scan the member's card."""
+    if caller.role == MEMBER:
+        if not request.counter_code:
+            raise ValidationFailed.field("counterCode", "Scan the code at the counter.")
+        return member_scan(caller, request.counter_code)
+    if caller.role == PUBLIC:
+        raise Unauthorized("Show your card (X-Member-Token) or use a staff key.")
+    missing = [{"field": name, "message": "This field is required."} for name, value in
+               (("locationId", request.location_id), ("memberToken", request.member_token or request.member_id))
+               if not value]
+    if missing:
+        raise ValidationFailed("A staff scan needs the member's card and the location.", details=missing)
+    return staff_scan(caller, request)
+
+
+def member_scan(caller: Caller, counter_code: str) -> dict:
+    """The member's phone scanned the QR at the till: a visit at that code's location."""
+    token = require_member(caller)
+    now = clock.now()
+    code = tokens.verify_counter_code(signing_key(), counter_code, now.timestamp(),
+                                      get_settings().counter_code_window_seconds)
+    try:
+        merchant = load_merchant(code.merchant_id)
+    except NotFound:
+        raise InvalidCounterCode() from None
+    if code.location_id not in merchant.locations:
+        raise InvalidCounterCode()
+
+    def load() -> Member:
+        member = load_by_token(token)
+        if member.merchant_id != merchant.merchant_id:
+            raise InvalidCounterCode("This code belongs to another business.")
+        return member
+
+    return _record_visit(merchant, load, code.location_id, now, spend_counts_in_cooldown=False)
+
+
+def staff_scan(caller: Caller, request: ScanRequest) -> dict:
+    """Staff scanned the member's card and entered the bill: a visit plus spend-based points."""
+    merchant_id = caller.merchant_id or ""
+    require_merchant(caller, merchant_id, OWNER, STAFF)
+    merchant = load_merchant(merchant_id)
+    if request.location_id not in merchant.locations:
+        raise NotFound("No such location.")
+    require_location(caller, request.location_id)
+
+    def load() -> Member:
+        return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id)
+
+    return _record_visit(merchant, load, request.location_id, clock.now(), amount=request.amount,
+                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True)
+
+
+def _record_visit(merchant: Merchant, load, location_id: str, now: datetime, *, amount: int | None = None,
+                  receipt_id: str | None = None, spend_counts_in_cooldown: bool) -> dict:
+    program = merchant.program
+    referral_blocked = False
+
+    def build(member: Member) -> dict:
+        plan = MemberPlan(member, now)
+        plan.settle_expired_vouchers()
+        cooldown = timedelta(minutes=program.scan_cooldown_minutes)
+        counts = member.last_visit_at is None or now - member.last_visit_at >= cooldown
+        if not counts and not (spend_counts_in_cooldown and amount):
+            wait = (member.last_visit_at + cooldown - now).total_seconds()
+            raise Cooldown(f"This visit is already counted. The next one counts in {_human(wait)}.",
+                           retry_after=max(1, math.ceil(wait)))
+        first_visit = counts and member.visit_count == 0
+        referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
+        referral_pays = referral_due and program.referral is not None and not referral_blocked
+        visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
+                      currency=merchant.currency,
+                      referee_bonus=program.referral.referee_points if referral_pays else 0)
+        award = calculate_award(program, visit)
+        lines = list(award.lines)
+        if program.stamp_card and award.stamps:
+            reward = program.reward(program.stamp_card.reward_id)
+            required = program.stamp_card.stamps_required
+            for _ in range(add_stamps(member.stamps, award.stamps, required).cards_completed):
+                lines.append(LedgerLine("stamp_card", 0, -required, f"Stamp card complete: {reward.name}"))
+                plan.issue_voucher(reward, program, source="stamps", points_locked=0)
+        scan_id = ids.new_id("scn")
+        plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
+        if counts:
+            plan.add_counter("visit_count", 1)
+            plan.set("last_visit_at", now)
+            if first_visit:
+                plan.set("first_visit_at", now)
+        if amount:
+            plan.add_counter("total_spend", amount)
+            plan.add_counter("spend_count", 1)
+        if receipt_id:
+            plan.guards.append(store.Guard(keys.receipt_guard(merchant.merchant_id, receipt_id), member.member_id,
+                                           merchant.merchant_id, tag="receipt", ref=scan_id))
+        if referral_due:
+            _settle_referral(plan, merchant, member, pays=referral_pays)
+        plan.commit()
+        return {
+            "scanId": scan_id, "memberId": member.member_id, "locationId": location_id,
+            "awarded": {"points": award.points, "stamps": award.stamps,
+                        "lines": [views.line_json(line) for line in award.lines]},
+            **views.progress_json(merchant, plan.member),
+            "rewardsIssued": [views.voucher_json(v) for v in plan.issued],
+        }
+
+    def on_conflict(lost: ConditionFailed) -> None:
+        nonlocal referral_blocked
+        if "receipt" in lost.failed:
+            guard = store.get_guard(keys.receipt_guard(merchant.merchant_id, receipt_id or ""))
+            raise ReceiptAlreadyCounted(details=[{"field": "receiptId", "scanId": guard.ref if guard else None,
+                                                  "message": "This receipt was counted before."}])
+        if lost.failed & {"referral_cap", "referrer"}:
+            referral_blocked = True  # the referrer hit the monthly cap meanwhile: the visit still counts
+            return
+        raise lost
+
+    return with_member_retries(load, build, on_conflict)
+
+
+def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool) -> None:
+    """The referee's first visit decides the referral, once: both sides rewarded, or neither."""
+    referrer_id = referee.referred_by
+    plan.set("referral_status", REWARDED if pays else NOT_REWARDED)
+    if not pays:
+        plan.other_updates.append(store.MemberUpdate(referrer_id, add={"referrals_pending": -1}, tag="referrer"))
+        return
+    rules = merchant.program.referral
+    points = rules.referrer_points
+    plan.other_updates.append(store.MemberUpdate(referrer_id, tag="referrer", add={
+        "balance": points, "lifetime_points": points, "referrals_pending": -1, "referrals_rewarded": 1}))
+    if points:
+        friend = referee.name or "Your friend"
+        plan.ledger.append(LedgerEntry(
+            ids.new_id("led"), referrer_id, merchant.merchant_id, plan.now, "referral", points, 0,
+            (LedgerLine("referral", points, 0, f"{friend} made their first visit"),), ref=referee.member_id))
+    month = referral_month(plan.now, merchant.timezone)
+    plan.counters.append(store.CapCounter(keys.referral_counter(referrer_id, month),
+                                          rules.max_rewarded_per_referrer_per_month, tag="referral_cap"))
+
+
+def _human(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{math.ceil(minutes / 60)} h"

@@ -1,0 +1,52 @@
+"""One validated settings object, read from the environment once per container."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    region: str
+    dynamodb_endpoint: str | None
+    # Secrets: a direct value (local run, tests) wins over the SSM parameter name (AWS).
+    admin_token: str | None
+    admin_token_parameter: str | None
+    signing_key: str | None
+    signing_key_parameter: str | None
+    public_base_url: str | None
+    cache_ttl_seconds: float
+    counter_code_window_seconds: int
+    idempotency_ttl_seconds: int
+    max_body_bytes: int
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("TABLE_NAME", "bywalec"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
+        dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        admin_token=os.environ.get("LOYALTY_ADMIN_TOKEN") or None,
+        admin_token_parameter=os.environ.get("ADMIN_TOKEN_PARAMETER") or None,
+        signing_key=os.environ.get("LOYALTY_SIGNING_KEY") or None,
+        signing_key_parameter=os.environ.get("SIGNING_KEY_PARAMETER") or None,
+        public_base_url=(os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        cache_ttl_seconds=float(os.environ.get("CACHE_TTL_SECONDS", "30")),
+        counter_code_window_seconds=_int("COUNTER_CODE_WINDOW_SECONDS", 60),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+    )

@@ -1,0 +1,60 @@
+"""Every key of the single table is derived here, and only here."""
+
+from __future__ import annotations
+
+import hashlib
+
+EXPIRY_SHARDS = 8  # the sparse "vouchers expiring" index is spread over this many partitions
+
+
+def merchant(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "MERCHANT"
+
+
+def api_key(key_hash: str) -> tuple[str, str]:
+    return f"APIKEY#{key_hash}", "APIKEY"
+
+
+def member(member_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", "MEMBER"
+
+
+def ledger_prefix(member_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", "LEDGER#"
+
+
+def ledger_entry(member_id: str, at_iso: str, entry_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"LEDGER#{at_iso}#{entry_id}"
+
+
+def referral_counter(member_id: str, month: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"REFERRALS#{month}"
+
+
+def phone_guard(merchant_id: str, phone: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#PHONE#{phone}", "GUARD"
+
+
+def email_guard(merchant_id: str, email: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#EMAIL#{email}", "GUARD"
+
+
+def referral_code_guard(merchant_id: str, code: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#REFCODE#{code}", "GUARD"
+
+
+def receipt_guard(merchant_id: str, receipt_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#RECEIPT#{receipt_id}", "GUARD"
+
+
+def reward_code_guard(code: str) -> tuple[str, str]:
+    return f"REWARDCODE#{code}", "GUARD"
+
+
+def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str, str]:
+    shard = int(hashlib.sha256(member_id.encode()).hexdigest(), 16) % EXPIRY_SHARDS
+    return voucher_expiry_partition(shard), f"{earliest_expiry_iso}#{member_id}"
+
+
+def voucher_expiry_partition(shard: int) -> str:
+    return f"VOUCHERS_EXPIRING#{shard}"

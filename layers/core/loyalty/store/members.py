@@ -1,0 +1,264 @@
+"""Members, their ledger, vouchers and the guard items that keep identities and codes unique."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, GetError, QueryError, UpdateError
+
+from loyalty.domain.model import (
+    VOUCHER_REDEEMED,
+    LedgerEntry,
+    LedgerLine,
+    Member,
+    Voucher,
+)
+from loyalty.store import keys
+from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
+from loyalty.store.transaction import ConditionFailed, Transaction, raise_if_throttled
+
+_MEMBER_FIELDS = (
+    "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
+    "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
+    "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
+    "referrals_rewarded", "created_at",
+)
+_KEEP = object()  # "leave the expiry index as it is"
+
+
+# --- conversions ------------------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def voucher_to_map(voucher: Voucher) -> dict[str, Any]:
+    data = {
+        "rewardId": voucher.reward_id, "name": voucher.name, "code": voucher.code, "status": voucher.status,
+        "pointsLocked": voucher.points_locked, "issuedAt": _iso(voucher.issued_at),
+        "expiresAt": _iso(voucher.expires_at), "source": voucher.source, "closedAt": _iso(voucher.closed_at),
+        "redemptionId": voucher.redemption_id, "locationId": voucher.location_id,
+    }
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
+    return Voucher(
+        issued_reward_id=issued_id, reward_id=data["rewardId"], name=data["name"], code=data["code"],
+        status=data["status"], points_locked=int(data.get("pointsLocked", 0)),
+        issued_at=_dt(data["issuedAt"]), expires_at=_dt(data["expiresAt"]), source=data.get("source", "points"),
+        closed_at=_dt(data.get("closedAt")), redemption_id=data.get("redemptionId"),
+        location_id=data.get("locationId"),
+    )
+
+
+def _to_member(item: MemberItem) -> Member:
+    values = {name: getattr(item, name) for name in _MEMBER_FIELDS}
+    for number in ("rev", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
+                   "referrals_pending", "referrals_rewarded"):
+        values[number] = int(values[number] or 0)
+    raw = item.vouchers.as_dict() if item.vouchers else {}
+    values["vouchers"] = {issued_id: _voucher_from_map(issued_id, data) for issued_id, data in raw.items()}
+    return Member(**values)
+
+
+def _to_item(member: Member) -> MemberItem:
+    item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
+    item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
+    return item
+
+
+def _ledger_item(entry: LedgerEntry) -> LedgerItem:
+    pk, sk = keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)
+    return LedgerItem(
+        pk, sk, entry_id=entry.entry_id, member_id=entry.member_id, merchant_id=entry.merchant_id, at=entry.at,
+        entry_kind=entry.kind, points=entry.points, stamps=entry.stamps, ref=entry.ref,
+        location_id=entry.location_id,
+        lines=[{"kind": ln.kind, "points": ln.points, "stamps": ln.stamps, "label": ln.label} for ln in entry.lines],
+    )
+
+
+def _to_ledger_entry(item: LedgerItem) -> LedgerEntry:
+    lines = tuple(
+        LedgerLine(line["kind"], int(line["points"]), int(line["stamps"]), line["label"])
+        for line in (item.lines or [])
+    )
+    return LedgerEntry(item.entry_id, item.member_id, item.merchant_id, item.at, item.entry_kind,
+                       int(item.points), int(item.stamps), lines, item.ref, item.location_id)
+
+
+# --- write specs ------------------------------------------------------------------------------------
+
+@dataclass
+class Guard:
+    """A unique value claimed for ``owner_id``; ``tag`` names it when the claim loses."""
+
+    key: tuple[str, str]
+    owner_id: str
+    merchant_id: str
+    tag: str
+    ref: str | None = None
+
+
+@dataclass
+class MemberUpdate:
+    """One member item change. With ``expected_rev`` it only applies to the state it was computed from."""
+
+    member_id: str
+    expected_rev: int | None = None
+    add: dict[str, int] = field(default_factory=dict)
+    set: dict[str, Any] = field(default_factory=dict)
+    put_vouchers: list[Voucher] = field(default_factory=list)
+    drop_vouchers: list[str] = field(default_factory=list)
+    earliest_voucher_expiry: Any = _KEEP  # datetime, None (no open vouchers) or _KEEP
+    tag: str = "member"
+
+
+@dataclass
+class CapCounter:
+    """A per-period counter that may only grow up to ``limit`` (referral rewards per month)."""
+
+    key: tuple[str, str]
+    limit: int
+    tag: str
+
+
+def _update_actions(update: MemberUpdate) -> list:
+    actions = [getattr(MemberItem, name).add(value) for name, value in update.add.items() if value]
+    for name, value in update.set.items():
+        attribute = getattr(MemberItem, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    actions += [MemberItem.vouchers[v.issued_reward_id].set(voucher_to_map(v)) for v in update.put_vouchers]
+    actions += [MemberItem.vouchers[issued_id].remove() for issued_id in update.drop_vouchers]
+    if update.earliest_voucher_expiry is None:
+        actions += [MemberItem.gsi1pk.remove(), MemberItem.gsi1sk.remove()]
+    elif update.earliest_voucher_expiry is not _KEEP:
+        gsi_pk, gsi_sk = keys.voucher_expiry_index(update.member_id, _iso(update.earliest_voucher_expiry))
+        actions += [MemberItem.gsi1pk.set(gsi_pk), MemberItem.gsi1sk.set(gsi_sk)]
+    actions.append(MemberItem.rev.add(1))
+    return actions
+
+
+def _guard_item(guard: Guard) -> GuardItem:
+    return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref)
+
+
+def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None) -> None:
+    """Member, its unique identities and referral code, all or nothing."""
+    txn = Transaction().put(_to_item(member), "member", condition=MemberItem.pk.does_not_exist())
+    for guard in guards:
+        txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
+    if referrer_id:
+        txn.update(MemberItem(*keys.member(referrer_id)), [MemberItem.referrals_pending.add(1)], "referrer",
+                   condition=MemberItem.pk.exists())
+    txn.commit()
+
+
+def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+           counters: list[CapCounter] = ()) -> None:
+    """Member changes, their ledger entries, guards and capped counters in one transaction."""
+    txn = Transaction()
+    for update in updates:
+        condition = MemberItem.pk.exists()
+        if update.expected_rev is not None:
+            condition &= MemberItem.rev == update.expected_rev
+        txn.update(MemberItem(*keys.member(update.member_id)), _update_actions(update), update.tag, condition)
+    for entry in ledger:
+        txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
+    for guard in guards:
+        txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
+    for counter in counters:
+        txn.update(CounterItem(*counter.key), [CounterItem.count.add(1)], counter.tag,
+                   condition=CounterItem.count.does_not_exist() | (CounterItem.count < counter.limit))
+    txn.commit()
+
+
+def redeem_voucher(member_id: str, merchant_id: str, issued_id: str, now: datetime, redemption_id: str,
+                   location_id: str | None) -> Member:
+    """Mark one open, unexpired voucher redeemed: a single conditional write, so one redemption wins."""
+    item = MemberItem(*keys.member(member_id))
+    status = MemberItem.vouchers[issued_id]["status"]
+    actions = [
+        status.set(VOUCHER_REDEEMED),
+        MemberItem.vouchers[issued_id]["closedAt"].set(_iso(now)),
+        MemberItem.vouchers[issued_id]["redemptionId"].set(redemption_id),
+        MemberItem.rev.add(1),
+    ]
+    if location_id:
+        actions.append(MemberItem.vouchers[issued_id]["locationId"].set(location_id))
+    condition = ((MemberItem.merchant_id == merchant_id) & (status == "issued")
+                 & (MemberItem.vouchers[issued_id]["expiresAt"] > _iso(now)))
+    try:
+        item.update(actions=actions, condition=condition, add_version_condition=False)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise ConditionFailed({"voucher"}) from exc
+        raise_if_throttled(exc)
+        raise
+    return _to_member(item)
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+def get_member(member_id: str) -> Member | None:
+    try:
+        return _to_member(MemberItem.get(*keys.member(member_id), consistent_read=True))
+    except DoesNotExist:
+        return None
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
+
+
+def get_guard(key: tuple[str, str]) -> Guard | None:
+    try:
+        item = GuardItem.get(*key, consistent_read=True)
+    except DoesNotExist:
+        return None
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
+    return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
+
+
+def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
+    pk, prefix = keys.ledger_prefix(member_id)
+    try:
+        items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
+        return [_to_ledger_entry(item) for item in items]
+    except QueryError as exc:
+        raise_if_throttled(exc)
+        raise
+
+
+def full_ledger(member_id: str) -> list[LedgerEntry]:
+    """Every entry, oldest first (audits, invariant checks, exports)."""
+    pk, prefix = keys.ledger_prefix(member_id)
+    return [_to_ledger_entry(item) for item in LedgerItem.query(pk, LedgerItem.sk.startswith(prefix))]
+
+
+def referral_count(key: tuple[str, str]) -> int:
+    try:
+        return int(CounterItem.get(*key, consistent_read=True).count)
+    except DoesNotExist:
+        return 0
+
+
+def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:
+    """Sparse index: its cost grows with the members holding open vouchers, not with all members."""
+    partition = keys.voucher_expiry_partition(shard)
+    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit)
+    return [item.member_id for item in items]
+
+
+__all__ = [
+    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "UpdateError", "commit", "create_member",
+    "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
+    "redeem_voucher", "referral_count",
+]

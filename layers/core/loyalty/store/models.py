@@ -1,0 +1,130 @@
+"""PynamoDB models of the single table: one base with the table's keys, a discriminator per item kind."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from loyalty.settings import get_settings
+
+
+class _TableMeta:
+    @staticmethod
+    def apply(meta: type) -> None:
+        settings = get_settings()
+        meta.table_name = settings.table_name
+        meta.region = settings.region
+        meta.host = settings.dynamodb_endpoint
+        meta.connect_timeout_seconds = 2
+        meta.read_timeout_seconds = 5
+        meta.max_retry_attempts = 3
+
+
+class GSI1(GlobalSecondaryIndex):
+    """Generic overloaded index; sparse: only items that set GSI1PK appear in it."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class LoyaltyItem(Model):
+    class Meta:
+        table_name = "bywalec"
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    kind = DiscriminatorAttribute(attr_name="kind")
+    gsi1pk = UnicodeAttribute(null=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
+    ttl = TTLAttribute(null=True, attr_name="ttl")
+    gsi1 = GSI1()
+
+
+_TableMeta.apply(LoyaltyItem.Meta)
+
+
+class MerchantItem(LoyaltyItem, discriminator="merchant"):
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    program = JSONAttribute()
+    locations = MapAttribute(default=dict)  # locationId -> {name, timezone}; few per merchant
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeyItem(LoyaltyItem, discriminator="api_key"):
+    api_key_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    location_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+
+
+class MemberItem(LoyaltyItem, discriminator="member"):
+    member_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    rev = NumberAttribute(default=0)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    consent_sms = BooleanAttribute(default=False)
+    consent_email = BooleanAttribute(default=False)
+    balance = NumberAttribute(default=0)
+    lifetime_points = NumberAttribute(default=0)
+    stamps = NumberAttribute(default=0)
+    visit_count = NumberAttribute(default=0)
+    total_spend = NumberAttribute(default=0)
+    spend_count = NumberAttribute(default=0)
+    first_visit_at = UTCDateTimeAttribute(null=True)
+    last_visit_at = UTCDateTimeAttribute(null=True)
+    referral_code = UnicodeAttribute(null=True)
+    referred_by = UnicodeAttribute(null=True)
+    referral_status = UnicodeAttribute(null=True)
+    referrals_pending = NumberAttribute(default=0)
+    referrals_rewarded = NumberAttribute(default=0)
+    # issuedRewardId -> voucher; open vouchers plus the most recent closed ones.
+    vouchers = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute(null=True)
+
+
+class LedgerItem(LoyaltyItem, discriminator="ledger"):
+    entry_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    entry_kind = UnicodeAttribute()
+    points = NumberAttribute()
+    stamps = NumberAttribute()
+    lines = ListAttribute(default=list)
+    ref = UnicodeAttribute(null=True)
+    location_id = UnicodeAttribute(null=True)
+
+
+class GuardItem(LoyaltyItem, discriminator="guard"):
+    """Holds a unique value (phone, email, code, receipt) for one owner; written with attribute_not_exists."""
+
+    owner_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    ref = UnicodeAttribute(null=True)
+
+
+class CounterItem(LoyaltyItem, discriminator="counter"):
+    count = NumberAttribute(default=0)

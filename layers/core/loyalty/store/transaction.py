@@ -1,0 +1,89 @@
+"""A tagged TransactWriteItems builder: tells which tagged operation's condition failed.
+
+PynamoDB sends a transaction's items grouped as ConditionCheck, Delete, Put, Update, whatever
+order they were added in, so cancellation reasons are mapped back through that same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from loyalty.domain.errors import ServiceUnavailable
+from loyalty.settings import get_settings
+
+_THROTTLING = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "ThrottlingError", "InternalServerError", "ServiceUnavailable",
+}
+_ORDER = ("check", "delete", "put", "update")
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: ``failed`` names the tags whose condition did not hold."""
+
+    def __init__(self, failed: set[str], items: dict[str, dict] | None = None) -> None:
+        super().__init__(f"condition failed: {sorted(failed)}")
+        self.failed = failed
+        self.items = items or {}
+
+
+class TransientConflict(Exception):
+    """Another transaction touched the same items at the same moment; safe to retry."""
+
+
+@cache
+def connection() -> Connection:
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3)
+
+
+@dataclass
+class Transaction:
+    _ops: dict[str, list[tuple[str, Callable[[TransactWrite], Any]]]] = field(
+        default_factory=lambda: {kind: [] for kind in _ORDER})
+
+    def put(self, item: Any, tag: str, condition: Any = None) -> Transaction:
+        self._ops["put"].append((tag, lambda tw: tw.save(item, condition=condition)))
+        return self
+
+    def update(self, item: Any, actions: list, tag: str, condition: Any = None) -> Transaction:
+        self._ops["update"].append(
+            (tag, lambda tw: tw.update(item, actions=actions, condition=condition, add_version_condition=False)))
+        return self
+
+    def check(self, model_cls: type, key: tuple[str, str], condition: Any, tag: str) -> Transaction:
+        self._ops["check"].append(
+            (tag, lambda tw: tw.condition_check(model_cls, key[0], key[1], condition=condition)))
+        return self
+
+    def __len__(self) -> int:
+        return sum(len(ops) for ops in self._ops.values())
+
+    def commit(self) -> None:
+        ordered = [op for kind in _ORDER for op in self._ops[kind]]
+        try:
+            with TransactWrite(connection=connection()) as tw:
+                for _, add in ordered:
+                    add(tw)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            codes = [reason.code if reason else None for reason in reasons]
+            failed = {tag for (tag, _), code in zip(ordered, codes, strict=False) if code == "ConditionalCheckFailed"}
+            if failed:
+                raise ConditionFailed(failed) from exc
+            if "TransactionConflict" in codes or exc.cause_response_code == "TransactionConflictException":
+                raise TransientConflict() from exc
+            raise_if_throttled(exc)
+            raise
+
+
+def raise_if_throttled(exc: PynamoDBException) -> None:
+    if exc.cause_response_code in _THROTTLING:
+        raise ServiceUnavailable(retry_after=1) from exc
