@@ -98,15 +98,17 @@ class _Function:
     def __init__(self, spec: FunctionSpec, root: Path) -> None:
         self.spec = spec
         self._root = root
-        self._handler: Any = None
+        self._module: ModuleType | None = None
         self._load_lock = threading.Lock()
 
-    def handler(self) -> Any:
+    def module(self) -> ModuleType:
         with self._load_lock:
-            if self._handler is None:
-                module = self._load()
-                self._handler = getattr(module, self.spec.handler.rpartition(".")[2])
-            return self._handler
+            if self._module is None:
+                self._module = self._load()
+            return self._module
+
+    def handler(self) -> Any:
+        return getattr(self.module(), self.spec.handler.rpartition(".")[2])
 
     def _load(self) -> ModuleType:
         module_path = self.spec.handler.rpartition(".")[0]
@@ -158,7 +160,15 @@ class LocalApi:
                 if folder.is_dir() and str(folder) not in sys.path:
                     sys.path.insert(0, str(folder))
 
-    # Invocation
+    # Functions
+
+    def http_function_ids(self) -> list[str]:
+        """Logical ids of the functions behind at least one HTTP route."""
+        return sorted({route.function_logical_id for route in self.routes})
+
+    def load_module(self, logical_id: str) -> ModuleType:
+        """The function's handler module, loaded once (the same module requests are served by)."""
+        return self._functions[logical_id].module()
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke a function directly (what Lambda does for a schedule or `aws lambda invoke`)."""
@@ -497,12 +507,9 @@ class LocalStack:
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
-        for key, value in self._previous_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _restore(self._previous_env)
         self._previous_env = {}
+        _forget_cached_settings()
 
     def __enter__(self) -> LocalStack:
         return self
@@ -542,11 +549,14 @@ def start_local_stack(
     host: str = "127.0.0.1",
     access_log: bool = False,
     root: Path = ROOT,
+    env_overrides: dict[str, str | None] | None = None,
 ) -> LocalStack:
     """Start DynamoDB (embedded unless AWS_ENDPOINT_URL_DYNAMODB is set), the table and the API.
 
-    Sets the handlers' variables in os.environ (restored by `stop()`); run one stack per process
-    at a time, since handler modules and settings are cached per process.
+    Sets the handlers' variables in os.environ (restored by `stop()`). Values already in the
+    environment are kept; `env_overrides` wins over them, and None there means "use the local
+    default" (e.g. {"PUBLIC_BASE_URL": None} for links to this server). Run one stack per process
+    at a time, since handler modules are cached per process.
     """
     # Bind first: PUBLIC_BASE_URL must carry the real port before any handler is imported.
     server = _ApiServer((host, port), _ApiRequestHandler)
@@ -554,8 +564,12 @@ def start_local_stack(
     previous: dict[str, str | None] = {}
     dynamodb = None
     try:
-        env = local_environment(base_url)
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        overrides = env_overrides or {}
+        environ = {k: v for k, v in os.environ.items() if k not in overrides}
+        environ.update({k: v for k, v in overrides.items() if v is not None})
+        env = local_environment(base_url, environ)
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        endpoint = environ.get("AWS_ENDPOINT_URL_DYNAMODB")
         if not endpoint:
             from infra.embedded_dynamodb import EmbeddedDynamoDB
 

@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from loyalty.domain.model import LedgerLine
 from loyalty.domain.program import Program
 
-# ISO 4217 currencies without minor units; the rest use two decimals unless listed.
-_CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3}
+# ISO 4217 minor units of the currencies that do not use two decimals; the rest use two.
+_CURRENCY_EXPONENT = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+                     "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
 
 
 def currency_exponent(currency: str) -> int:

@@ -21,7 +21,8 @@ class NextReward:
 def next_reward(program: Program, stamps: int, balance: int) -> NextReward | None:
     if program.stamp_card is not None:
         reward = program.reward(program.stamp_card.reward_id)
-        remaining = program.stamp_card.stamps_required - stamps
+        # At least 1: a card already at or over the (since lowered) requirement completes on the next visit.
+        remaining = max(1, program.stamp_card.stamps_required - stamps)
         return NextReward(reward.name if reward else "reward", remaining, "visit" if remaining == 1 else "visits")
     claimable = sorted((r for r in program.rewards if r.points_cost), key=lambda r: r.points_cost or 0)
     for reward in claimable:
@@ -38,7 +39,9 @@ def card_message(program: Program, member: Member) -> str:
     upcoming = next_reward(program, member.stamps, member.balance)
     affordable = [r for r in program.rewards if r.points_cost and r.points_cost <= member.balance]
     if affordable and (upcoming is None or upcoming.unit == "points"):
-        return f"You have enough points for a {affordable[-1].name.lower()}."
+        best = max(affordable, key=lambda r: r.points_cost or 0)
+        return f"You have enough points for a {best.name.lower()}."
     if upcoming is None:
         return "Thanks for being a regular!"
-    return f"{upcoming.remaining} more {upcoming.unit} to your {upcoming.name.lower()}."
+    unit = "point" if upcoming.unit == "points" and upcoming.remaining == 1 else upcoming.unit
+    return f"{upcoming.remaining} more {unit} to your {upcoming.name.lower()}."

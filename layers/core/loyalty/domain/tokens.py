@@ -61,7 +61,8 @@ def verify_counter_code(master_key: bytes, code: str, now: float, window_seconds
     Raises InvalidCounterCode for anything forged, tampered or malformed, CounterCodeExpired for
     a genuine code that is too old.
     """
-    parts = code.strip().split(".") if isinstance(code, str) else []
+    # Genuine codes are ASCII; anything else is malformed (and would make compare_digest raise TypeError).
+    parts = code.strip().split(".") if isinstance(code, str) and code.isascii() else []
     if len(parts) != 4 or not all(parts):
         raise InvalidCounterCode()
     merchant_id, location_id, window_hex, sig = parts
@@ -69,6 +70,8 @@ def verify_counter_code(master_key: bytes, code: str, now: float, window_seconds
         window = int(window_hex, 16)
     except ValueError as exc:
         raise InvalidCounterCode() from exc
+    if window_hex != f"{window:x}":  # one spelling per code, so a code is a code
+        raise InvalidCounterCode()
     expected = _counter_signature(derive_key(master_key, "counter", merchant_id), merchant_id, location_id, window)
     if not hmac.compare_digest(expected, sig):
         raise InvalidCounterCode()
@@ -95,7 +98,7 @@ def new_member_token(member_id: str) -> NewSecret:
 
 def parse_member_token(token: str) -> tuple[str, str]:
     """Split a token into (member id, secret); raises InvalidMemberToken when malformed."""
-    if not isinstance(token, str) or token.count(".") != 1:
+    if not isinstance(token, str) or not token.isascii() or token.count(".") != 1:
         raise InvalidMemberToken()
     member_id, secret = token.strip().split(".")
     if not member_id.startswith("mem_") or len(secret) < 16 or len(token) > 200:

@@ -1,0 +1,447 @@
+"""The local stack: the embedded DynamoDB (schema from the template, conditions hold under
+concurrency) and the API Gateway emulation (routing, payload 2.0 events, responses)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import textwrap
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from infra.embedded_dynamodb import EmbeddedDynamoDB
+from infra.local_api import LocalStack, start_local_stack
+from infra.template import ensure_table, load_template
+
+TABLE = "routing-test"
+
+
+@pytest.fixture(scope="module")
+def dynamodb():
+    with EmbeddedDynamoDB() as endpoint:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="eu-central-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(max_pool_connections=40, retries={"max_attempts": 1}),
+        )
+        ensure_table(client, TABLE, load_template())
+        yield client
+
+
+# Embedded DynamoDB
+
+
+def test_table_is_created_from_the_template(dynamodb):
+    table = dynamodb.describe_table(TableName=TABLE)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (gsi,) = table["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "GSI1"
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+    ]
+    assert gsi["Projection"]["ProjectionType"] == "ALL"
+    ttl = dynamodb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_ensure_table_is_idempotent(dynamodb):
+    ensure_table(dynamodb, TABLE, load_template())
+    assert dynamodb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_gsi_is_queryable(dynamodb):
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={"PK": {"S": "A#1"}, "SK": {"S": "A"}, "GSI1PK": {"S": "DUE"}, "GSI1SK": {"S": "2026-01-01"}},
+    )
+    items = dynamodb.query(
+        TableName=TABLE,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "DUE"}},
+    )["Items"]
+    assert [item["PK"]["S"] for item in items] == ["A#1"]
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_concurrent_conditional_transactions_have_exactly_one_winner(dynamodb, trial):
+    key = {"PK": {"S": f"COUNTER#{trial}"}, "SK": {"S": "COUNTER"}}
+    dynamodb.put_item(TableName=TABLE, Item={**key, "counter": {"N": "1"}})
+    contenders = 30
+    barrier = threading.Barrier(contenders)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def decrement() -> None:
+        barrier.wait()
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": key,
+                            "UpdateExpression": "SET #c = #c - :one",
+                            "ConditionExpression": "#c >= :one",
+                            "ExpressionAttributeNames": {"#c": "counter"},
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    }
+                ]
+            )
+            outcome = "won"
+        except dynamodb.exceptions.TransactionCanceledException:
+            outcome = "cancelled"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=decrement) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(outcomes) == contenders
+    assert outcomes.count("won") == 1
+    item = dynamodb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+    assert item["counter"] == {"N": "0"}
+
+
+# API Gateway emulation, with stand-in functions so routing is tested on its own.
+
+FAKE_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Handler: app.lambda_handler
+    MemorySize: 256
+    Timeout: 10
+Resources:
+  CoreLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layers/core
+  LoyaltyTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: PK, AttributeType: S}
+        - {AttributeName: SK, AttributeType: S}
+      KeySchema:
+        - {AttributeName: PK, KeyType: HASH}
+        - {AttributeName: SK, KeyType: RANGE}
+  HttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: ["*"]
+        AllowHeaders: [authorization, content-type, x-member-token]
+        AllowMethods: [GET, POST, DELETE]
+        MaxAge: 600
+  EchoFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/echo/
+      Events:
+        Item: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/items/{itemId}"}}
+        Special: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/items/special"}}
+        Files: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/files/{proxy+}"}}
+        Create: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: POST, Path: "/v1/items"}}
+        Modes: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/modes/{mode}"}}
+  OtherFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/other/
+      Events:
+        List: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/items"}}
+"""
+
+ECHO_APP = """\
+import base64
+import json
+import os
+
+
+def lambda_handler(event, context):
+    mode = (event.get("pathParameters") or {}).get("mode")
+    if mode == "boom":
+        raise RuntimeError("deliberate failure")
+    if mode == "plain":
+        return {"plain": True}
+    if mode == "cookies":
+        return {
+            "statusCode": 201,
+            "headers": {"X-One": "1"},
+            "multiValueHeaders": {"X-Many": ["a", "b"]},
+            "cookies": ["a=1; Path=/", "b=2; HttpOnly"],
+            "body": "",
+        }
+    if mode == "binary":
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "image/png"},
+            "body": base64.b64encode(bytes(range(256))).decode(),
+            "isBase64Encoded": True,
+        }
+    if mode == "cors":
+        return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "https://evil.example"}}
+    reply = {
+        "event": event,
+        "function": context.function_name,
+        "memory": context.memory_limit_in_mb,
+        "arn": context.invoked_function_arn,
+        "requestId": context.aws_request_id,
+        "remaining": context.get_remaining_time_in_millis(),
+        "publicBaseUrl": os.environ.get("PUBLIC_BASE_URL"),
+        "tableName": os.environ.get("TABLE_NAME"),
+        "module": __name__,
+    }
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(reply)}
+"""
+
+OTHER_APP = """\
+def lambda_handler(event, context):
+    return {"statusCode": 200, "body": '{"function": "%s"}' % context.function_name}
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> LocalStack:
+    root: Path = tmp_path_factory.mktemp("project")
+    (root / "template.yaml").write_text(FAKE_TEMPLATE)
+    (root / "layers" / "core").mkdir(parents=True)
+    for name, source in (("echo", ECHO_APP), ("other", OTHER_APP)):
+        (root / "functions" / name).mkdir(parents=True)
+        (root / "functions" / name / "app.py").write_text(textwrap.dedent(source))
+    # Links must point at this server and the stand-in schema must not touch the suite's table.
+    overrides = {"PUBLIC_BASE_URL": None, "TABLE_NAME": "routing-api-test"}
+    with start_local_stack(root=root, env_overrides=overrides) as local:
+        yield local
+
+
+def _request(stack, method, path, body=None, headers=None):
+    url = urlsplit(stack.base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def _echo(stack, path, **kwargs):
+    status, _, body = _request(stack, "GET", path, **kwargs)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_stack_environment(stack):
+    assert stack.base_url.startswith("http://127.0.0.1:")
+    assert stack.env["PUBLIC_BASE_URL"] == stack.base_url
+    assert stack.env["LOYALTY_ADMIN_TOKEN"] == stack.admin_token
+    assert stack.env["LOYALTY_SIGNING_KEY"]
+    assert stack.table_name == "routing-api-test"
+    assert stack.env["AWS_ENDPOINT_URL_DYNAMODB"] == stack.dynamodb_endpoint
+    reply = _echo(stack, "/v1/items/1")
+    assert reply["publicBaseUrl"] == stack.base_url
+    assert reply["tableName"] == stack.table_name
+
+
+def test_event_is_payload_v2(stack):
+    reply = _echo(
+        stack,
+        "/v1/items/a%20b?tag=x&tag=y&empty=&q=caf%C3%A9",
+        headers={"Cookie": "session=abc; theme=dark", "X-Member-Token": "tok", "User-Agent": "tests"},
+    )
+    event = reply["event"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /v1/items/{itemId}"
+    assert event["rawPath"] == "/v1/items/a b"
+    assert event["rawQueryString"] == "tag=x&tag=y&empty=&q=caf%C3%A9"
+    assert event["queryStringParameters"] == {"tag": "x,y", "empty": "", "q": "café"}
+    assert event["pathParameters"] == {"itemId": "a b"}
+    assert event["cookies"] == ["session=abc", "theme=dark"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["x-member-token"] == "tok"
+    assert all(name == name.lower() for name in event["headers"])
+    assert event["isBase64Encoded"] is False
+    assert "body" not in event
+    context = event["requestContext"]
+    assert context["http"] == {
+        "method": "GET",
+        "path": "/v1/items/a b",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "tests",
+    }
+    assert context["routeKey"] == event["routeKey"]
+    assert context["stage"] == "$default"
+    assert context["domainName"] == urlsplit(stack.base_url).netloc
+    assert context["requestId"]
+    assert isinstance(context["timeEpoch"], int)
+    assert reply["function"] == "EchoFunction"
+    assert reply["memory"] == 256
+    assert reply["arn"].endswith(":function:EchoFunction")
+    assert 0 < reply["remaining"] <= 10_000
+    assert reply["module"] == "bywalec_fn_echo"
+
+
+def test_event_without_query_or_parameters_omits_them(stack):
+    status, _, body = _request(stack, "GET", "/v1/items")
+    assert status == 200
+    assert json.loads(body) == {"function": "OtherFunction"}
+    event = _echo(stack, "/v1/items/special")["event"]
+    assert "queryStringParameters" not in event
+    assert "pathParameters" not in event
+
+
+def test_literal_segment_beats_parameter(stack):
+    assert _echo(stack, "/v1/items/special")["event"]["routeKey"] == "GET /v1/items/special"
+    assert _echo(stack, "/v1/items/other")["event"]["routeKey"] == "GET /v1/items/{itemId}"
+
+
+def test_greedy_parameter_takes_the_rest_of_the_path(stack):
+    event = _echo(stack, "/v1/files/a/b/c.txt")["event"]
+    assert event["routeKey"] == "GET /v1/files/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
+
+
+def test_text_body_is_passed_as_text(stack):
+    body = json.dumps({"name": "Kawiarnia Żółta"}).encode()
+    status, _, reply = _request(stack, "POST", "/v1/items", body=body, headers={"Content-Type": "application/json"})
+    assert status == 200
+    event = json.loads(reply)["event"]
+    assert event["isBase64Encoded"] is False
+    assert json.loads(event["body"]) == {"name": "Kawiarnia Żółta"}
+
+
+def test_binary_body_is_base64(stack):
+    payload = bytes([0xFF, 0x00, 0x80, 0x7F])
+    status, _, reply = _request(stack, "POST", "/v1/items", body=payload)
+    assert status == 200
+    event = json.loads(reply)["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+def test_unknown_path_is_404_envelope(stack):
+    status, headers, body = _request(stack, "GET", "/v1/unknown")
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "not_found"
+    assert error["message"]
+    assert error["details"] == []
+
+
+def test_wrong_method_is_405_envelope(stack):
+    status, headers, body = _request(stack, "DELETE", "/v1/items")
+    assert status == 405
+    assert headers["Allow"] == "GET, POST"
+    assert json.loads(body)["error"]["code"] == "method_not_allowed"
+
+
+def test_preflight_is_answered_from_the_cors_configuration(stack):
+    status, headers, body = _request(
+        stack,
+        "OPTIONS",
+        "/v1/items/1",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert status == 204
+    assert body == b""
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "x-member-token" in headers["Access-Control-Allow-Headers"]
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert headers["Access-Control-Max-Age"] == "600"
+
+
+def test_cors_headers_come_from_the_api_not_the_function(stack):
+    _, headers, _ = _request(stack, "GET", "/v1/modes/cors", headers={"Origin": "https://shop.example"})
+    assert headers.get_all("Access-Control-Allow-Origin") == ["*"]
+
+
+def test_handler_exception_is_500_envelope(stack, capsys):
+    status, _, body = _request(stack, "GET", "/v1/modes/boom")
+    assert status == 500
+    assert json.loads(body)["error"]["code"] == "internal_error"
+    assert "deliberate failure" in capsys.readouterr().err
+
+
+def test_plain_return_value_is_json_200(stack):
+    status, headers, body = _request(stack, "GET", "/v1/modes/plain")
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"plain": True}
+
+
+def test_structured_response_with_cookies_and_multi_value_headers(stack):
+    status, headers, body = _request(stack, "GET", "/v1/modes/cookies")
+    assert status == 201
+    assert body == b""
+    assert headers["X-One"] == "1"
+    assert headers.get_all("X-Many") == ["a", "b"]
+    assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+
+
+def test_base64_response_is_decoded(stack):
+    status, headers, body = _request(stack, "GET", "/v1/modes/binary")
+    assert status == 200
+    assert headers["Content-Type"] == "image/png"
+    assert body == bytes(range(256))
+
+
+def test_body_over_six_megabytes_is_413(stack):
+    status, _, body = _request(stack, "POST", "/v1/items", body=b"x" * (6 * 1024 * 1024 + 1))
+    assert status == 413
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+
+
+def test_connections_are_kept_alive(stack):
+    url = urlsplit(stack.base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/v1/items/special")
+            response = connection.getresponse()
+            assert response.status == 200
+            response.read()
+            assert response.getheader("Connection") != "close"
+    finally:
+        connection.close()
+
+
+def test_functions_can_be_invoked_directly(stack):
+    reply = stack.invoke("OtherFunction", {"task": "expire-rewards"})
+    assert reply == {"statusCode": 200, "body": '{"function": "OtherFunction"}'}
+
+
+def test_concurrent_requests_each_get_their_own_event(stack):
+    results: dict[int, str] = {}
+
+    def call(index: int) -> None:
+        results[index] = _echo(stack, f"/v1/items/{index}")["event"]["pathParameters"]["itemId"]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == {i: str(i) for i in range(20)}

@@ -1,0 +1,92 @@
+"""Two ways to call the API with one interface: through the handlers in-process, or over real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from infra.local_api import HttpRequest, LocalApi
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes = b""
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8")
+
+    @property
+    def error_code(self) -> str | None:
+        body = self.json
+        return body.get("error", {}).get("code") if isinstance(body, dict) else None
+
+
+def _prepare(path: str, body: Any, headers: dict[str, str] | None, query: dict | None) -> tuple[str, bytes, dict]:
+    target = f"{path}?{urlencode(query)}" if query else path
+    all_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if body is None:
+        payload = b""
+    elif isinstance(body, bytes):
+        payload = body
+    elif isinstance(body, str):
+        payload = body.encode()
+    else:
+        payload = json.dumps(body).encode()
+    if payload:
+        all_headers.setdefault("content-type", "application/json")
+    return target, payload, all_headers
+
+
+class HandlerClient:
+    """API Gateway v2 events built from template.yaml's routes, handed to the same handlers Lambda runs."""
+
+    def __init__(self, api: LocalApi) -> None:
+        self.api = api
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                query: dict | None = None) -> Reply:
+        target, payload, all_headers = _prepare(path, body, headers, query)
+        response = self.api.handle(HttpRequest(method, target, list(all_headers.items()), payload))
+        return Reply(response.status, {k.lower(): v for k, v in response.headers}, response.body)
+
+
+class HttpClient:
+    """Real HTTP to the local server; one keep-alive connection per thread."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        return conn
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                query: dict | None = None) -> Reply:
+        target, payload, all_headers = _prepare(path, body, headers, query)
+        for attempt in range(2):
+            conn = self._connection()
+            try:
+                conn.request(method, target, body=payload or None, headers=all_headers)
+                response = conn.getresponse()
+                return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                self._local.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,131 @@
+"""Test worlds: a fresh merchant with locations, keys and members, driven only through the API."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.clients import Reply
+
+ADMIN_TOKEN = "test-admin-token"
+_phones = itertools.count(100_000)
+
+
+def new_phone() -> str:
+    """A valid, unique Polish mobile number."""
+    return f"+48600{next(_phones):06d}"[:12]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def member_headers(token: str, idempotency_key: str | None = None) -> dict[str, str]:
+    headers = {"X-Member-Token": token}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
+
+
+@dataclass
+class Member:
+    member_id: str
+    token: str
+    card: dict
+    phone: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Member-Token": self.token}
+
+
+@dataclass
+class MerchantWorld:
+    client: Any
+    merchant_id: str
+    owner_key: str
+    locations: list[str]
+    staff_key: str          # valid at locations[0] only
+    program: dict
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def owner(self) -> dict[str, str]:
+        return bearer(self.owner_key)
+
+    @property
+    def staff(self) -> dict[str, str]:
+        return bearer(self.staff_key)
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict | None = None, **kw: Any) -> Reply:
+        return self.client.request(method, path, body, headers, **kw)
+
+    def counter_code(self, location_index: int = 0) -> str:
+        location = self.locations[location_index]
+        reply = self.call("GET", f"/v1/merchants/{self.merchant_id}/locations/{location}/counter-code",
+                          headers=self.owner)
+        assert reply.status == 200, reply.raw
+        return reply.json["code"]
+
+    def enroll(self, phone: str | None = None, email: str | None = None, **extra: Any) -> Member:
+        body = {"phone": phone or (None if email else new_phone()), "email": email,
+                "consent": {"sms": True, "email": False}, **extra}
+        body = {k: v for k, v in body.items() if v is not None}
+        reply = self.call("POST", f"/v1/merchants/{self.merchant_id}/members", body)
+        assert reply.status == 201, reply.raw
+        member = Member(reply.json["memberId"], reply.json["memberToken"], reply.json["card"], body.get("phone"))
+        self.members.append(member)
+        return member
+
+    def scan(self, member: Member, idempotency_key: str | None = None, location_index: int = 0) -> Reply:
+        return self.call("POST", "/v1/scans", {"counterCode": self.counter_code(location_index)},
+                         member_headers(member.token, idempotency_key))
+
+    def staff_scan(self, member: Member, amount: int | None = None, receipt_id: str | None = None,
+                   headers: dict | None = None) -> Reply:
+        body = {"memberToken": member.token, "locationId": self.locations[0], "amount": amount,
+                "receiptId": receipt_id}
+        return self.call("POST", "/v1/scans", {k: v for k, v in body.items() if v is not None},
+                         headers or self.staff)
+
+    def card(self, member: Member) -> dict:
+        reply = self.call("GET", "/v1/me", headers=member.headers)
+        assert reply.status == 200, reply.raw
+        return reply.json
+
+    def profile(self, member: Member) -> dict:
+        reply = self.call("GET", f"/v1/merchants/{self.merchant_id}/members/{member.member_id}", headers=self.owner)
+        assert reply.status == 200, reply.raw
+        return reply.json
+
+
+DEFAULT_TEST_PROGRAM = {
+    "stampCard": {"stampsRequired": 5, "rewardId": "free-coffee"},
+    "points": {"perVisit": 10, "perCurrencyUnit": 1, "welcomeBonus": 20},
+    "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100},
+                {"id": "cake", "name": "Slice of cake", "pointsCost": 30}],
+    "rewardValidityDays": 30,
+    "scanCooldownMinutes": 240,
+    "referral": {"referrerPoints": 50, "refereePoints": 50, "maxRewardedPerReferrerPerMonth": 2},
+}
+
+
+def create_world(client: Any, program: dict | None = None, name: str | None = None) -> MerchantWorld:
+    program = program or DEFAULT_TEST_PROGRAM
+    reply = client.request("POST", "/v1/merchants", {
+        "name": name or f"Café {uuid.uuid4().hex[:6]}", "timezone": "Europe/Warsaw", "currency": "PLN",
+        "program": program}, bearer(ADMIN_TOKEN))
+    assert reply.status == 201, reply.raw
+    merchant_id, owner_key = reply.json["merchantId"], reply.json["apiKey"]
+    locations = []
+    for location_name in ("Old Town", "Riverside"):
+        created = client.request("POST", f"/v1/merchants/{merchant_id}/locations", {"name": location_name},
+                                 bearer(owner_key))
+        assert created.status == 201, created.raw
+        locations.append(created.json["locationId"])
+    key = client.request("POST", f"/v1/merchants/{merchant_id}/api-keys",
+                         {"role": "staff", "locationIds": [locations[0]]}, bearer(owner_key))
+    assert key.status == 201, key.raw
+    return MerchantWorld(client, merchant_id, owner_key, locations, key.json["apiKey"], reply.json["program"])

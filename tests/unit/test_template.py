@@ -1,0 +1,350 @@
+"""template.yaml is the contract for routes, permissions, logs and the table: check it as data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.template import (
+    ROOT,
+    Route,
+    function_properties,
+    functions,
+    http_routes,
+    load_template,
+    match_route,
+    resources_of_type,
+    table_definition,
+    ttl_attribute,
+)
+
+EXPECTED_ROUTES = {
+    ("POST", "/v1/merchants", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
+    ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
+    ("GET", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
+    ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
+    ("POST", "/v1/scans", "ScanFunction"),
+    ("POST", "/v1/me/rewards", "RedeemFunction"),
+    ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
+    ("POST", "/v1/redemptions", "RedeemFunction"),
+    ("GET", "/v1/me/referral", "ReferralFunction"),
+    ("GET", "/v1/me", "CardFunction"),
+    ("GET", "/v1/m/{merchantId}", "CardFunction"),
+    ("GET", "/v1/health", "CardFunction"),
+}
+
+CRUD = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+}
+EXPECTED_DYNAMODB_ACTIONS = {
+    "MerchantsFunction": CRUD,
+    "EnrollFunction": CRUD | {"dynamodb:Query"},
+    "ScanFunction": CRUD,
+    "RedeemFunction": CRUD,
+    "ReferralFunction": {"dynamodb:GetItem"},
+    "CardFunction": CRUD | {"dynamodb:Query"},
+    "CampaignsFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
+}
+FUNCTIONS_QUERYING_AN_INDEX = {"CampaignsFunction"}
+TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
+INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(props: dict) -> list[dict]:
+    return [
+        stmt for policy in props.get("Policies", []) if isinstance(policy, dict) for stmt in policy.get("Statement", [])
+    ]
+
+
+# Loading
+
+
+def test_short_tags_become_long_form_intrinsics(template):
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == {"Ref": "LoyaltyTable"}
+    assert template["Outputs"]["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
+    }
+    campaigns = template["Resources"]["CampaignsFunction"]["Properties"]
+    assert TABLE_ARN in campaigns["Policies"][1]["Statement"][0]["Resource"]
+
+
+def test_globals(template):
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.12"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["MemorySize"] == 512
+    assert globals_["Timeout"] == 10
+    assert globals_["Layers"] == [{"Ref": "CoreLayer"}]
+    assert globals_["Environment"]["Variables"] == {
+        "TABLE_NAME": {"Ref": "LoyaltyTable"},
+        "SIGNING_KEY_PARAMETER": {"Ref": "SigningKeyParameterName"},
+        "ADMIN_TOKEN_PARAMETER": {"Ref": "AdminTokenParameterName"},
+        "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        "POWERTOOLS_SERVICE_NAME": "bywalec",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "Bywalec",
+        "POWERTOOLS_PARAMETERS_MAX_AGE": "300",
+    }
+
+
+def test_parameters(template):
+    params = template["Parameters"]
+    assert params["SigningKeyParameterName"]["Default"] == "/bywalec/signing-key"
+    assert params["AdminTokenParameterName"]["Default"] == "/bywalec/admin-token"
+    assert params["PublicBaseUrl"]["Default"] == ""
+    retention = params["LogRetentionDays"]
+    assert retention["Default"] in retention["AllowedValues"]
+    assert {1, 30, 365, 3653} <= set(retention["AllowedValues"])
+
+
+def test_core_layer(template):
+    layer = template["Resources"]["CoreLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/core"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert (ROOT / "layers" / "core" / "loyalty").is_dir()
+
+
+# Routes and functions
+
+
+def test_http_routes_match_the_api_contract(template):
+    routes = http_routes(template)
+    assert {(r.method, r.path, r.function_logical_id) for r in routes} == EXPECTED_ROUTES
+    assert len(routes) == len(EXPECTED_ROUTES)
+    for route in routes:
+        assert route.handler == "app.lambda_handler"
+        assert route.code_uri.startswith("functions/")
+        assert route.route_key == f"{route.method} {route.path}"
+
+
+def test_http_events_use_the_one_http_api(template):
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        for event in template["Resources"][logical_id]["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+
+
+def test_function_specs_merge_globals(template):
+    specs = functions(template)
+    assert set(specs) == set(EXPECTED_DYNAMODB_ACTIONS)
+    for logical_id, spec in specs.items():
+        directory = logical_id.removesuffix("Function").lower()
+        assert spec.code_uri == f"functions/{directory}/"
+        assert spec.handler == "app.lambda_handler"
+        assert spec.memory_mb == 512
+        assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "bywalec"
+    assert specs["CardFunction"].timeout_seconds == 10
+
+
+def test_campaigns_run_on_an_hourly_schedule(template):
+    events = template["Resources"]["CampaignsFunction"]["Properties"]["Events"]
+    assert [e["Type"] for e in events.values()] == ["ScheduleV2"]
+    (schedule,) = events.values()
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert json.loads(schedule["Properties"]["Input"]) == {"task": "expire-rewards"}
+
+
+def test_cors_allows_the_api_headers(template):
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == ["*"]
+    assert {"authorization", "content-type", "idempotency-key", "x-member-token"} <= set(cors["AllowHeaders"])
+
+
+# Logs
+
+
+def test_every_function_logs_json_to_its_own_group_with_retention(template):
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    used = []
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        logging_config = function_properties(template, logical_id)["LoggingConfig"]
+        assert logging_config["LogFormat"] == "JSON"
+        group_id = logging_config["LogGroup"]["Ref"]
+        assert group_id in log_groups
+        assert log_groups[group_id]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        used.append(group_id)
+    assert len(set(used)) == len(used), "functions must not share a log group"
+
+
+# Permissions
+
+
+def test_no_dynamodb_crud_policy_anywhere():
+    assert "DynamoDBCrudPolicy" not in (ROOT / "template.yaml").read_text(encoding="utf-8")
+
+
+def test_each_function_gets_exactly_the_dynamodb_actions_it_uses(template):
+    for logical_id, expected in EXPECTED_DYNAMODB_ACTIONS.items():
+        statements = _statements(function_properties(template, logical_id))
+        actions = {a for stmt in statements for a in _as_list(stmt["Action"])}
+        assert actions == expected, logical_id
+        assert actions <= CRUD | {"dynamodb:Query"}, "only real DynamoDB item and query actions"
+        for stmt in statements:
+            assert stmt["Effect"] == "Allow"
+            resources = _as_list(stmt["Resource"])
+            expected_resources = [TABLE_ARN, INDEX_ARN] if logical_id in FUNCTIONS_QUERYING_AN_INDEX else [TABLE_ARN]
+            assert resources == expected_resources, logical_id
+
+
+def test_no_function_policy_uses_wildcards(template):
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        for stmt in _statements(function_properties(template, logical_id)):
+            assert all("*" not in action for action in _as_list(stmt["Action"]))
+
+
+def test_secrets_are_readable_by_parameter_arn_only(template):
+    policy = template["Resources"]["ParameterReadPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "ssm:GetParameter"
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+    assert statement["Resource"] == [
+        {"Fn::Sub": arn + "${SigningKeyParameterName}"},
+        {"Fn::Sub": arn + "${AdminTokenParameterName}"},
+    ]
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        assert {"Ref": "ParameterReadPolicy"} in function_properties(template, logical_id)["Policies"]
+
+
+# Table
+
+
+def test_table_definition_comes_from_the_template(template):
+    definition = table_definition(template)
+    assert definition["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in definition
+    assert definition["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    assert {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]} == {
+        "PK": "S",
+        "SK": "S",
+        "GSI1PK": "S",
+        "GSI1SK": "S",
+    }
+    assert definition["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "GSI1",
+            "KeySchema": [
+                {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert ttl_attribute(template) == "ttl"
+
+
+def test_table_is_retained_and_recoverable(template):
+    table = template["Resources"]["LoyaltyTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_outputs(template):
+    assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "CardPageUrlTemplate"}
+
+
+# Route matching (API Gateway HTTP API rules)
+
+
+def _route(method: str, path: str) -> Route:
+    return Route(method=method, path=path, function_logical_id=f"{method} {path}", code_uri="", handler="")
+
+
+SYNTHETIC = [
+    _route("GET", "/v1/me"),
+    _route("GET", "/v1/me/{section}"),
+    _route("GET", "/v1/me/referral"),
+    _route("GET", "/v1/files/{proxy+}"),
+    _route("GET", "/v1/files/{folder}/readme"),
+    _route("ANY", "/v1/any/{id}"),
+    _route("DELETE", "/v1/any/{id}"),
+    _route("POST", "/v1/a/{x}/c"),
+    _route("POST", "/v1/a/b/{y}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route_key", "params"),
+    [
+        ("GET", "/v1/me", "GET /v1/me", {}),
+        ("GET", "/v1/me/referral", "GET /v1/me/referral", {}),
+        ("GET", "/v1/me/history", "GET /v1/me/{section}", {"section": "history"}),
+        ("GET", "/v1/files/a/readme", "GET /v1/files/{folder}/readme", {"folder": "a"}),
+        ("GET", "/v1/files/a/b/c", "GET /v1/files/{proxy+}", {"proxy": "a/b/c"}),
+        ("GET", "/v1/files/a", "GET /v1/files/{proxy+}", {"proxy": "a"}),
+        ("DELETE", "/v1/any/7", "DELETE /v1/any/{id}", {"id": "7"}),
+        ("PATCH", "/v1/any/7", "ANY /v1/any/{id}", {"id": "7"}),
+        # Segments compare left to right: the earlier literal wins.
+        ("POST", "/v1/a/b/c", "POST /v1/a/b/{y}", {"y": "c"}),
+        # Parameters are decoded per segment; an encoded slash stays inside its segment.
+        ("GET", "/v1/me/a%2Fb%20c", "GET /v1/me/{section}", {"section": "a/b c"}),
+    ],
+)
+def test_most_specific_route_wins(method, path, route_key, params):
+    match = match_route(SYNTHETIC, method, path)
+    assert match.route is not None
+    assert match.route.route_key == route_key
+    assert match.path_parameters == params
+
+
+def test_route_order_does_not_matter():
+    for routes in (SYNTHETIC, list(reversed(SYNTHETIC))):
+        assert match_route(routes, "GET", "/v1/me/referral").route.path == "/v1/me/referral"
+
+
+@pytest.mark.parametrize("path", ["/v1/nope", "/v1/me/", "/v1/me//x", "/v1/files", "/v1/files/", "/", ""])
+def test_unknown_paths_do_not_match(path):
+    match = match_route(SYNTHETIC, "GET", path)
+    assert match.route is None
+    assert match.allowed_methods == ()
+
+
+def test_known_path_with_another_method_lists_allowed_methods():
+    match = match_route(SYNTHETIC, "POST", "/v1/me/referral")
+    assert match.route is None
+    assert match.allowed_methods == ("GET",)
+
+
+def test_default_route_catches_the_rest():
+    routes = [*SYNTHETIC, Route("ANY", "$default", "Fallback", "", "")]
+    assert match_route(routes, "GET", "/v1/me").route.path == "/v1/me"
+    fallback = match_route(routes, "PUT", "/anything/else").route
+    assert fallback.function_logical_id == "Fallback"
+    assert fallback.route_key == "$default"
+
+
+def test_real_routes_resolve(template):
+    routes = http_routes(template)
+    counter = match_route(routes, "GET", "/v1/merchants/m1/locations/l1/counter-code")
+    assert counter.route.function_logical_id == "MerchantsFunction"
+    assert counter.path_parameters == {"merchantId": "m1", "locationId": "l1"}
+    assert match_route(routes, "GET", "/v1/me/referral").route.function_logical_id == "ReferralFunction"
+    assert match_route(routes, "DELETE", "/v1/me/rewards/r1").path_parameters == {"issuedRewardId": "r1"}
+    assert match_route(routes, "DELETE", "/v1/merchants").allowed_methods == ("POST",)
