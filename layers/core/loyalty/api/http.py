@@ -32,7 +32,8 @@ def base_url(router: Router) -> str:
 
 
 def json_reply(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+    # Sorted keys: a replayed reply (read back from the idempotency record) is byte-identical to the first.
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
 def once(router: Router, who: Caller, work: Callable[[], tuple[int, dict]]) -> Response:

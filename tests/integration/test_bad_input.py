@@ -1,0 +1,117 @@
+"""Bad input gets the contract's envelope and status, and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+def _envelope(reply, status, code):
+    assert reply.status == status, reply.raw
+    body = reply.json
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], list)
+
+
+def test_malformed_json_is_400(world):
+    member = world.enroll()
+    _envelope(world.call("POST", "/v1/scans", "{not json", member.headers), 400, "malformed_request")
+    assert world.profile(member)["visitCount"] == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"counterCode": 12345},
+    {"counterCode": "x", "bonus": 1000},
+    {"memberId": "mem_x", "locationId": "loc_x", "amount": -5},
+    {"memberId": "mem_x", "locationId": "loc_x", "amount": "lots"},
+    [],
+])
+def test_wrong_types_and_extra_fields_are_422(world, body):
+    member = world.enroll()
+    _envelope(world.call("POST", "/v1/scans", body, member.headers), 422, "validation_error")
+    assert world.profile(member)["visitCount"] == 0
+
+
+def test_oversized_body_is_413(world):
+    member = world.enroll()
+    big = {"counterCode": "x" * 70_000}
+    _envelope(world.call("POST", "/v1/scans", big, member.headers), 413, "payload_too_large")
+
+
+def test_unknown_route_is_404(world):
+    reply = world.call("GET", "/v1/nothing-here")
+    assert reply.status == 404
+    assert reply.error_code == "not_found"
+
+
+def test_unknown_api_key_is_401_and_missing_credentials_401(world):
+    _envelope(world.call("GET", f"/v1/merchants/{world.merchant_id}/program",
+                         headers={"Authorization": "Bearer bw_owner_forged"}), 401, "unauthorized")
+    _envelope(world.call("GET", f"/v1/merchants/{world.merchant_id}/program"), 401, "unauthorized")
+    _envelope(world.call("POST", "/v1/scans", {"counterCode": world.counter_code()}), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("token", ["garbage", "mem_abc.short", "mem_nosuchmember.aaaaaaaaaaaaaaaaaaaaaaaa"])
+def test_bad_member_token_is_400(world, token):
+    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": token}), 400, "invalid_member_token")
+
+
+def test_right_member_wrong_secret_is_400(world):
+    member = world.enroll()
+    forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
+    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": forged}), 400, "invalid_member_token")
+
+
+def test_invalid_program_is_422_and_the_old_one_stays(world):
+    bad = dict(world.program, stampCard=None, points=None)
+    reply = world.call("PUT", f"/v1/merchants/{world.merchant_id}/program", bad, world.owner)
+    _envelope(reply, 422, "validation_error")
+    assert world.call("GET", f"/v1/merchants/{world.merchant_id}/program", headers=world.owner).json == world.program
+
+
+def test_same_idempotency_key_replays_the_reply_without_doing_the_work_again(world):
+    member = world.enroll()
+    body = {"counterCode": world.counter_code()}
+    headers = {"X-Member-Token": member.token, "Idempotency-Key": str(uuid.uuid4())}
+    first = world.call("POST", "/v1/scans", body, headers)
+    replay = world.call("POST", "/v1/scans", body, headers)
+    assert first.status == replay.status == 200
+    assert first.raw == replay.raw
+    profile = world.profile(member)
+    assert profile["visitCount"] == 1
+    assert len(profile["ledger"]) == 1
+
+
+def test_same_key_with_another_body_is_422(world):
+    member = world.enroll()
+    world.staff_scan(member, amount=20_000, receipt_id="r")
+    headers = {"X-Member-Token": member.token, "Idempotency-Key": "claim-1"}
+    first = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, headers)
+    replay = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, headers)
+    other = world.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, headers)
+    assert first.status == replay.status == 201
+    assert first.raw == replay.raw
+    _envelope(other, 422, "idempotency_key_reused")
+    assert len(world.card(member)["rewards"]) == 1
+
+
+def test_idempotency_keys_are_scoped_to_the_caller(world):
+    ala, ola = world.enroll(), world.enroll()
+    for member in (ala, ola):
+        world.staff_scan(member, amount=20_000, receipt_id=f"r-{member.member_id}")
+    headers = lambda m: {"X-Member-Token": m.token, "Idempotency-Key": "same"}  # noqa: E731
+    a = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, headers(ala))
+    b = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, headers(ola))
+    assert a.status == b.status == 201
+    assert a.json["code"] != b.json["code"]
+
+
+def test_too_long_idempotency_key_is_422(world):
+    member = world.enroll()
+    reply = world.call("POST", "/v1/scans", {"counterCode": world.counter_code()},
+                       {"X-Member-Token": member.token, "Idempotency-Key": "k" * 256})
+    _envelope(reply, 422, "validation_error")
+    assert world.profile(member)["visitCount"] == 0

@@ -1,0 +1,97 @@
+"""Another merchant's credentials see nothing and change nothing: every route answers 404."""
+
+from __future__ import annotations
+
+from infra.template import http_routes, load_template
+
+
+def _requests(world, intruder):
+    """One request per route, made with the intruding merchant's owner key against ``world``'s things."""
+    member = world.enroll()
+    world.staff_scan(member, amount=20_000, receipt_id="seed")
+    claim = world.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, member.headers).json
+    m, loc = world.merchant_id, world.locations[0]
+    return member, {
+        ("POST", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", {"name": "Hijack"}),
+        ("GET", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", None),
+        ("POST", "/v1/merchants/{merchantId}/api-keys"): (f"/v1/merchants/{m}/api-keys",
+                                                          {"role": "staff", "locationIds": [loc]}),
+        ("GET", "/v1/merchants/{merchantId}/program"): (f"/v1/merchants/{m}/program", None),
+        ("PUT", "/v1/merchants/{merchantId}/program"): (f"/v1/merchants/{m}/program", intruder.program),
+        ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code"): (
+            f"/v1/merchants/{m}/locations/{loc}/counter-code", None),
+        ("POST", "/v1/merchants/{merchantId}/members"): (f"/v1/merchants/{m}/members", {"phone": member.phone}),
+        ("GET", "/v1/merchants/{merchantId}/members"): (f"/v1/merchants/{m}/members?phone=%2B{member.phone[1:]}",
+                                                        None),
+        ("GET", "/v1/merchants/{merchantId}/members/{memberId}"): (f"/v1/merchants/{m}/members/{member.member_id}",
+                                                                   None),
+        ("POST", "/v1/scans"): ("/v1/scans", {"memberId": member.member_id, "locationId": intruder.locations[0],
+                                              "amount": 5000}),
+        ("POST", "/v1/redemptions"): ("/v1/redemptions", {"code": claim["code"]}),
+    }
+
+
+# Routes that take no merchant credentials at all: members' own card routes, the public page, health.
+NOT_MERCHANT_ROUTES = {
+    ("POST", "/v1/merchants"), ("GET", "/v1/me"), ("GET", "/v1/me/referral"), ("POST", "/v1/me/rewards"),
+    ("DELETE", "/v1/me/rewards/{issuedRewardId}"), ("GET", "/v1/m/{merchantId}"), ("GET", "/v1/health"),
+}
+
+
+def test_every_merchant_route_answers_404_to_another_merchants_owner(world, other_world):
+    member, requests = _requests(world, other_world)
+    routes = {(route.method, route.path) for route in http_routes(load_template())}
+    assert routes - NOT_MERCHANT_ROUTES == set(requests), "a new route needs a tenant-isolation case here"
+    before = world.profile(member)
+
+    for (method, _), (path, body) in requests.items():
+        reply = world.client.request(method, path, body, other_world.owner)
+        assert reply.status == 404, (method, path, reply.raw)
+        assert reply.error_code == "not_found"
+        assert member.member_id not in reply.text
+        assert member.phone not in reply.text
+
+    after = world.profile(member)
+    assert after == before
+    program = world.call("GET", f"/v1/merchants/{world.merchant_id}/program", headers=world.owner).json
+    assert program == world.program
+    locations = world.call("GET", f"/v1/merchants/{world.merchant_id}/locations", headers=world.owner).json
+    assert [loc["name"] for loc in locations["locations"]] == ["Old Town", "Riverside"]
+
+
+def test_member_token_of_another_merchant_is_unknown_to_staff(world, other_world):
+    stranger = other_world.enroll()
+    reply = world.call("POST", "/v1/scans", {"memberToken": stranger.token, "locationId": world.locations[0]},
+                       world.staff)
+    assert reply.status == 404
+    assert other_world.profile(stranger)["visitCount"] == 0
+
+
+def test_staff_key_is_limited_to_its_locations(world):
+    member = world.enroll()
+    reply = world.call("POST", "/v1/scans", {"memberToken": member.token, "locationId": world.locations[1]},
+                       world.staff)
+    assert reply.status == 403
+    assert world.profile(member)["visitCount"] == 0
+
+
+def test_staff_cannot_change_the_program_or_create_keys(world):
+    assert world.call("PUT", f"/v1/merchants/{world.merchant_id}/program", world.program, world.staff).status == 403
+    assert world.call("POST", f"/v1/merchants/{world.merchant_id}/api-keys",
+                      {"role": "staff", "locationIds": world.locations}, world.staff).status == 403
+
+
+def test_member_token_cannot_use_staff_routes(world):
+    member = world.enroll()
+    reply = world.call("GET", f"/v1/merchants/{world.merchant_id}/members/{member.member_id}",
+                       headers=member.headers)
+    assert reply.status == 403
+    redeem = world.call("POST", "/v1/redemptions", {"code": "AAAAA-BBBBB"}, member.headers)
+    assert redeem.status == 403
+
+
+def test_only_the_admin_creates_merchants(world):
+    body = {"name": "Rogue", "timezone": "Europe/Warsaw", "currency": "PLN"}
+    assert world.call("POST", "/v1/merchants", body).status == 401
+    assert world.call("POST", "/v1/merchants", body, world.owner).status == 403
+    assert world.call("POST", "/v1/merchants", body, {"Authorization": "Bearer nope"}).status == 401
