@@ -8,6 +8,7 @@ embedded DynamoDB; tests use `start_local_stack()`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
 import os
@@ -50,6 +51,8 @@ LOCAL_API_ID = "local"
 DEFAULT_REGION = "eu-central-1"
 DEFAULT_TABLE_NAME = "bywalec-local"
 DEFAULT_PORT = 3000
+# Execution environments per function for the local server (LOCAL_LAMBDA_CONCURRENCY to change).
+DEFAULT_CONCURRENCY = 4
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -131,8 +134,101 @@ class _Function:
         return module
 
 
+def _environment_main(conn: Any, spec: FunctionSpec, root: Path, region: str) -> None:
+    """A worker process standing in for one Lambda execution environment: one invocation at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent shuts environments down on Ctrl-C
+    handler = _Function(spec, root).handler()
+    while True:
+        try:
+            event = conn.recv()
+        except EOFError:
+            return
+        if event is None:
+            return
+        try:
+            conn.send(("ok", handler(event, LambdaContext(spec, region))))
+        except BaseException:
+            conn.send(("error", traceback.format_exc()))
+
+
+class _ProcessPool:
+    """Up to `size` execution environments of one function, each a separate process.
+
+    Lambda runs concurrent requests in separate environments, never two in one. Handlers rely on
+    that (Powertools keeps the current event in class attributes), so local concurrency must come
+    from processes too; then concurrent requests really race each other at the database.
+    """
+
+    def __init__(self, spec: FunctionSpec, root: Path, region: str, size: int) -> None:
+        import multiprocessing
+
+        self.spec, self.root, self.region, self.size = spec, root, region, size
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[tuple[Any, Any]] = []
+        self._started = 0
+        self._all: list[tuple[Any, Any]] = []
+        self._available = threading.Condition()
+
+    def _acquire(self) -> tuple[Any, Any]:
+        with self._available:
+            while not self._idle and self._started >= self.size:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._started += 1
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_environment_main, args=(child, self.spec, self.root, self.region),
+                                        name=f"lambda-{self.spec.logical_id}", daemon=True)
+        process.start()
+        child.close()
+        environment = (process, parent)
+        with self._available:
+            self._all.append(environment)
+        return environment
+
+    def _release(self, environment: tuple[Any, Any], healthy: bool) -> None:
+        with self._available:
+            if healthy:
+                self._idle.append(environment)
+            else:
+                self._started -= 1
+                self._all.remove(environment)
+            self._available.notify()
+
+    def invoke(self, event: Any) -> Any:
+        environment = self._acquire()
+        process, conn = environment
+        try:
+            conn.send(event)
+            status, value = conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            process.kill()
+            self._release(environment, healthy=False)
+            raise RuntimeError(f"{self.spec.logical_id}: the execution environment died") from None
+        self._release(environment, healthy=True)
+        if status == "error":
+            raise RuntimeError(f"{self.spec.logical_id} failed:\n{value}")
+        return value
+
+    def close(self) -> None:
+        with self._available:
+            environments, self._all, self._idle = self._all, [], []
+        for process, conn in environments:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        for process, _ in environments:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
 class LocalApi:
-    """API Gateway's routing and event mapping, independent of the HTTP server (easy to test)."""
+    """API Gateway's routing and event mapping, independent of the HTTP server (easy to test).
+
+    `concurrency=0` runs handlers in this process, one invocation at a time (fast, for tests that
+    call handlers directly); `concurrency=N` gives each function up to N execution environments in
+    worker processes, so concurrent HTTP requests run concurrently, as on Lambda.
+    """
 
     def __init__(
         self,
@@ -141,6 +237,7 @@ class LocalApi:
         *,
         region: str | None = None,
         access_log: bool = False,
+        concurrency: int = 0,
     ) -> None:
         self.template = template if template is not None else load_template(root / "template.yaml")
         self.root = root
@@ -154,6 +251,10 @@ class LocalApi:
         # attribute shared by every resolver, so concurrent invocations would see each other's
         # events. Little is lost: handlers are GIL-bound and the embedded DynamoDB is serialized.
         self._invoke_lock = threading.Lock()
+        self._pools = {
+            logical_id: _ProcessPool(function.spec, root, self.region, concurrency)
+            for logical_id, function in self._functions.items()
+        } if concurrency > 0 else {}
         # Layers are on sys.path in Lambda (/opt/python); locally their source folders are.
         for content_uri in reversed(layer_content_uris(self.template)):
             for folder in (root / content_uri / "python", root / content_uri):
@@ -172,10 +273,16 @@ class LocalApi:
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke a function directly (what Lambda does for a schedule or `aws lambda invoke`)."""
+        if self._pools:
+            return self._pools[logical_id].invoke(event)
         function = self._functions[logical_id]
         with self._invoke_lock:
             handler = function.handler()
             return handler(event, LambdaContext(function.spec, self.region))
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
 
     # HTTP
 
@@ -504,6 +611,7 @@ class LocalStack:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.api.close()
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
@@ -550,6 +658,7 @@ def start_local_stack(
     access_log: bool = False,
     root: Path = ROOT,
     env_overrides: dict[str, str | None] | None = None,
+    concurrency: int | None = None,
 ) -> LocalStack:
     """Start DynamoDB (embedded unless AWS_ENDPOINT_URL_DYNAMODB is set), the table and the API.
 
@@ -584,7 +693,9 @@ def start_local_stack(
         import boto3
 
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=env["AWS_REGION"])
-        api = LocalApi(root=root, region=env["AWS_REGION"], access_log=access_log)
+        if concurrency is None:
+            concurrency = int(os.environ.get("LOCAL_LAMBDA_CONCURRENCY") or DEFAULT_CONCURRENCY)
+        api = LocalApi(root=root, region=env["AWS_REGION"], access_log=access_log, concurrency=concurrency)
         ensure_table(client, env["TABLE_NAME"], api.template)
     except BaseException:
         server.server_close()

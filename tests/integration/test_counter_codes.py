@@ -21,7 +21,8 @@ def test_counter_code_reply_has_a_url_to_the_card_page_and_a_validity_window(wor
     assert body["validFrom"] < body["validUntil"]
 
 
-@pytest.mark.parametrize("fmt, content_type, magic", [("svg", "image/svg+xml", b"<svg"), ("png", "image/png", b"\x89PNG")])
+@pytest.mark.parametrize("fmt, content_type, magic", [
+    ("svg", "image/svg+xml", b"<svg"), ("png", "image/png", b"\x89PNG")])
 def test_counter_code_as_qr_image(world, fmt, content_type, magic):
     reply = _counter(world, fmt=fmt)
     assert reply.status == 200
@@ -50,7 +51,7 @@ def test_forged_code_is_rejected(world):
 
 def test_code_moved_to_another_location_is_rejected(world):
     member = world.enroll()
-    merchant, location, window, signature = world.counter_code(0).split(".")
+    merchant, _location, window, signature = world.counter_code(0).split(".")
     moved = ".".join([merchant, world.locations[1], window, signature])
     reply = _scan_code(world, member, moved)
     assert (reply.status, reply.error_code) == (400, "invalid_counter_code")

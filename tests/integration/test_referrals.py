@@ -59,8 +59,8 @@ def test_an_existing_member_gets_nothing_for_a_referral(world):
 
 def test_self_referral_with_own_email_gets_nothing(world):
     ala = world.enroll(email="ala@example.com")
-    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/members",
-                       {"phone": new_phone(), "email": "ALA@example.com", "referralCode": _referral(world, ala)["code"]})
+    body = {"phone": new_phone(), "email": "ALA@example.com", "referralCode": _referral(world, ala)["code"]}
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/members", body)
     assert reply.status == 409  # the same email is the same person
     assert _referral(world, ala)["pending"] == 0
 
