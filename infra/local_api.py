@@ -213,7 +213,7 @@ class _ProcessPool:
     def close(self) -> None:
         with self._available:
             environments, self._all, self._idle = self._all, [], []
-        for process, conn in environments:
+        for _process, conn in environments:
             with contextlib.suppress(OSError):
                 conn.send(None)
         for process, _ in environments:

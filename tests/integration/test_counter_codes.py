@@ -22,7 +22,9 @@ def test_counter_code_reply_has_a_url_to_the_card_page_and_a_validity_window(wor
 
 
 @pytest.mark.parametrize("fmt, content_type, magic", [
-    ("svg", "image/svg+xml", b"<svg"), ("png", "image/png", b"\x89PNG")])
+    ("svg", "image/svg+xml", b"<svg"),
+    ("png", "image/png", b"\x89PNG"),
+])
 def test_counter_code_as_qr_image(world, fmt, content_type, magic):
     reply = _counter(world, fmt=fmt)
     assert reply.status == 200
