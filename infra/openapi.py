@@ -19,7 +19,14 @@ def build_document(root: Path = ROOT) -> dict:
 
     routers = [api.load_module(logical_id).router for logical_id in sorted(api.http_function_ids())]
     app = make_resolver(*routers)
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
     schema = app.get_openapi_json_schema(
+        security_schemes={
+            "apiKey": HTTPBearer(description="Admin token, merchant owner key or staff key."),
+            "memberToken": APIKey(name="X-Member-Token", in_=APIKeyIn.header,
+                                  description="The value inside the member's personal card QR."),
+        },
         title="Bywalec loyalty API", version="1.0.0",
         summary="Stamp cards, points, rewards and referrals for small merchants.",
         description="Contract of the Bywalec HTTP API. Errors always use the envelope "

@@ -348,3 +348,10 @@ def test_real_routes_resolve(template):
     assert match_route(routes, "GET", "/v1/me/referral").route.function_logical_id == "ReferralFunction"
     assert match_route(routes, "DELETE", "/v1/me/rewards/r1").path_parameters == {"issuedRewardId": "r1"}
     assert match_route(routes, "DELETE", "/v1/merchants").allowed_methods == ("POST",)
+
+
+def test_layer_requirements_are_generated_from_pyproject():
+    from infra.requirements import layer_requirements
+
+    committed = (ROOT / "layers" / "core" / "requirements.txt").read_text(encoding="utf-8")
+    assert committed == layer_requirements(), "run `make requirements` and commit layers/core/requirements.txt"
