@@ -32,10 +32,11 @@ openapi: $(STAMP)
 requirements: $(STAMP)
 	$(PY) -m infra.requirements layers/core/requirements.txt
 
-# `sam build` ships no .pyc files; compiling them in the build halves cold imports.
+# `sam build` ships no .pyc files; compiling them (with the runtime's Python) halves cold imports.
+LAMBDA_PYTHON ?= python3.12
 build:
 	sam build
-	$(PYTHON) -m compileall -q -j 0 .aws-sam/build
+	$(LAMBDA_PYTHON) -m compileall -q -j 0 .aws-sam/build
 
 deploy: build
 	sam deploy --guided
