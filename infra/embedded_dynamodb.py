@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from infra.http_body import read_request_body
+
 
 class SerializedWSGIApp:
     """WSGI middleware: one request at a time, including the full production of its body."""
@@ -106,22 +108,11 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
         try:
-            length = int(self.headers.get("Content-Length") or 0)
+            return read_request_body(self)
         except ValueError:
             self.send_error(400, "bad Content-Length")
             return None
-        return self.rfile.read(length) if length > 0 else b""
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 

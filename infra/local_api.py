@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from infra.http_body import BodyTooLarge, read_request_body
 from infra.template import (
     ROOT,
     FunctionSpec,
@@ -504,7 +505,7 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         try:
             body = self._read_body()
-        except _BodyTooLarge:
+        except BodyTooLarge:
             response = _json_response(413, error_body("payload_too_large", "The request body exceeds 6 MB."))
             self.close_connection = True  # the unread body cannot be skipped safely
         except ValueError:
@@ -525,23 +526,7 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             print(f"{self.command} {self.path} -> {response.status} ({elapsed_ms:.0f} ms)", file=sys.stderr)
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts)
-                total += size
-                if total > MAX_REQUEST_BYTES:
-                    raise _BodyTooLarge
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            raise _BodyTooLarge
-        return self.rfile.read(length) if length > 0 else b""
+        return read_request_body(self, MAX_REQUEST_BYTES)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status, _reason(response.status))
@@ -564,10 +549,6 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # _serve writes one short line per request when access logging is on
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _reason(status: int) -> str:
