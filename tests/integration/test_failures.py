@@ -1,0 +1,62 @@
+"""When DynamoDB throttles or a condition fails midway, callers get a clear answer and nothing is half-written."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+from pynamodb.connection.base import Connection
+from pynamodb.exceptions import TransactWriteError
+
+from tests.support.world import new_phone
+
+
+def _throttled(*args, **kwargs):
+    error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "TransactWriteItems")
+    raise TransactWriteError("throttled", cause=error)
+
+
+def test_throttled_transaction_is_503_with_retry_after_and_writes_nothing(world, monkeypatch):
+    member = world.enroll()
+    code = world.counter_code()
+    monkeypatch.setattr(Connection, "transact_write_items", _throttled)
+
+    reply = world.call("POST", "/v1/scans", {"counterCode": code}, member.headers)
+
+    assert reply.status == 503
+    assert reply.error_code == "service_unavailable"
+    assert int(reply.headers["retry-after"]) >= 1
+    monkeypatch.undo()
+    profile = world.profile(member)
+    assert (profile["visitCount"], profile["ledger"], profile["points"]["balance"]) == (0, [], 0)
+    assert world.scan(member).status == 200  # the retry the phone makes later simply works
+
+
+def test_losing_one_guard_leaves_no_other_part_of_the_member_behind(world):
+    """The email guard loses; the member item, its phone guard and referral code guard are not written."""
+    from datetime import UTC, datetime
+
+    from loyalty.domain.model import Member
+    from loyalty.store import keys
+    from loyalty.store import members as store
+    from loyalty.store.transaction import ConditionFailed
+
+    world.enroll(email="taken@example.com")
+    phone = new_phone()
+    member = Member(member_id="mem_halfwritten0001", merchant_id=world.merchant_id, token_hash="x" * 64,
+                    phone=phone, email="taken@example.com", referral_code="HALF0001", created_at=datetime.now(UTC))
+    guards = [
+        store.Guard(keys.phone_guard(world.merchant_id, phone), member.member_id, world.merchant_id, tag="phone"),
+        store.Guard(keys.email_guard(world.merchant_id, "taken@example.com"), member.member_id, world.merchant_id,
+                    tag="email"),
+        store.Guard(keys.referral_code_guard(world.merchant_id, "HALF0001"), member.member_id, world.merchant_id,
+                    tag="referral_code"),
+    ]
+    try:
+        store.create_member(member, guards)
+    except ConditionFailed as lost:
+        assert lost.failed == {"email"}
+    else:
+        raise AssertionError("the email guard should have lost")
+
+    assert store.get_member(member.member_id) is None
+    assert store.get_guard(keys.phone_guard(world.merchant_id, phone)) is None
+    assert store.get_guard(keys.referral_code_guard(world.merchant_id, "HALF0001")) is None
