@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from loyalty.api.auth import resolve_caller
-from loyalty.api.idempotency import run_once
 from loyalty.domain.access import Caller
 from loyalty.settings import get_settings
 
@@ -43,6 +42,9 @@ def once(router: Router, who: Caller, work: Callable[[], tuple[int, dict]]) -> R
     if key is None:
         status, body = work()
     else:
+        # Imported on first use: requests without a key (most scans) never load boto3 and Powertools Idempotency.
+        from loyalty.api.idempotency import run_once
+
         route = f"{event.http_method} {event.path}"
-        status, body = run_once(who.identity, route, key, event.json_body, work)
+        status, body = run_once(who.identity, route, key, event.json_body, work, router.lambda_context)
     return json_reply(status, body)

@@ -34,7 +34,10 @@ config = IdempotencyConfig(
 Work = Callable[[], tuple[int, dict]]
 
 
-def run_once(caller: str, route: str, key: str, body: object, work: Work) -> tuple[int, dict]:
+def run_once(caller: str, route: str, key: str, body: object, work: Work,
+             lambda_context: object = None) -> tuple[int, dict]:
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed.field("Idempotency-Key", f"Use 1 to {MAX_KEY_LENGTH} characters.")
 

@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 
 from loyalty.api.errors import envelope, error_response, validation_details
-from loyalty.api.idempotency import config as idempotency_config
 from loyalty.domain.errors import LoyaltyError
 from loyalty.settings import get_settings
 
@@ -54,7 +53,6 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict, context: Any) -> dict:
-        idempotency_config.register_lambda_context(context)
         if _body_size(event) > get_settings().max_body_bytes:
             limit_kb = get_settings().max_body_bytes // 1024
             body = {"error": {"code": "payload_too_large", "message": f"The body is over {limit_kb} KB.",

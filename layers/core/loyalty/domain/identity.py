@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from loyalty.domain.errors import ValidationFailed
+
+# phonenumbers and email_validator are imported on first use: only enrolment and lookups need them,
+# and they would add a fifth to every other function's cold start.
 
 
 def normalize_phone(raw: str) -> str:
     """Return E.164 (``+48600100200``); international format with a leading + is required."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as exc:
@@ -21,6 +23,8 @@ def normalize_phone(raw: str) -> str:
 
 
 def normalize_email(raw: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:

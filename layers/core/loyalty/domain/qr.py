@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 
-import qrcode
-from qrcode.image.pure import PyPNGImage
-from qrcode.image.svg import SvgPathImage
 
+def _code(data: str):
+    import qrcode  # deferred: only card, referral and counter-code replies draw QR codes
 
-def _code(data: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(data)
     code.make(fit=True)
@@ -17,10 +15,14 @@ def _code(data: str) -> qrcode.QRCode:
 
 
 def qr_svg(data: str) -> str:
+    from qrcode.image.svg import SvgPathImage
+
     return _code(data).make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
 
 
 def qr_png(data: str) -> bytes:
+    from qrcode.image.pure import PyPNGImage
+
     buffer = io.BytesIO()
     _code(data).make_image(image_factory=PyPNGImage).save(buffer)
     return buffer.getvalue()
