@@ -10,8 +10,11 @@ It then times the cold import of each handler module in fresh processes next to
 each and writes everything as JSON. A benchmark is not a test: it exits 0 whatever the verdicts.
 
 How requests are driven:
-- every request is made WITHOUT an Idempotency-Key (one extra, informational row shows the cost of
-  a member scan with one); warm-up requests of every kind run first and are not measured;
+- every request is made WITHOUT an Idempotency-Key; warm-up requests of every kind run first and
+  are not measured; informational rows (no verdict) show a member scan with an Idempotency-Key and
+  member and staff scans right after the program and API-key caches expired (emptied first);
+- "warm" means the request did not re-read the cached merchant or API key. All handlers share one
+  process here, so they share those caches; on Lambda each function's containers keep their own;
 - each measured scan uses a member that has not scanned yet, so no scan meets the cooldown;
 - the member-scan measurement runs at two populations: `--members` enrolled through the enroll
   handler, then, after the table is bulk-loaded with realistic member items (member item with
@@ -405,7 +408,8 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
 
 # --- cold imports -----------------------------------------------------------------------------------
 
-# Both snippets print: seconds of the import, seconds of it spent in garbage collection, collections.
+# Both snippets print: seconds of the import, seconds of it spent in garbage collection, full (oldest
+# generation) collections among them.
 _GC_CLOCK = (
     "import gc, time\n"
     "gc_spent = [0.0, 0, 0.0]\n"
@@ -414,7 +418,7 @@ _GC_CLOCK = (
     "        gc_spent[2] = time.perf_counter()\n"
     "    else:\n"
     "        gc_spent[0] += time.perf_counter() - gc_spent[2]\n"
-    "        gc_spent[1] += 1\n"
+    "        gc_spent[1] += info['generation'] == 2\n"
     "gc.callbacks.append(gc_clock)\n"
 )
 _REPORT = "print(time.perf_counter() - started, gc_spent[0], gc_spent[1])\n"
@@ -455,7 +459,7 @@ def _import_env(code_dir: Path | None) -> dict[str, str]:
 class ImportRun:
     ms: float = 0.0
     gc_ms: float = 0.0
-    collections: int = 0
+    full_collections: int = 0
     stderr: str = ""
 
 
@@ -468,8 +472,8 @@ def _run_import(snippet: str, args: list[str], env: dict[str, str], importtime: 
     lines = done.stdout.strip().splitlines()
     if not lines:
         return ImportRun(stderr=done.stderr)
-    seconds, gc_seconds, collections = lines[-1].split()
-    return ImportRun(float(seconds) * 1000, float(gc_seconds) * 1000, int(collections), done.stderr)
+    seconds, gc_seconds, full_collections = lines[-1].split()
+    return ImportRun(float(seconds) * 1000, float(gc_seconds) * 1000, int(full_collections), done.stderr)
 
 
 def _import_rows(stderr: str) -> list[tuple[str, int]]:
@@ -535,13 +539,14 @@ def measure_imports(runs: int, log: Any) -> dict[str, Any]:
     def figures_of(runs_of: list[ImportRun]) -> dict[str, Any]:
         return {"median_ms": statistics.median(r.ms for r in runs_of), "runs_ms": [round(r.ms, 1) for r in runs_of],
                 "gc_median_ms": statistics.median(r.gc_ms for r in runs_of),
-                "gc_collections": statistics.median(r.collections for r in runs_of)}
+                "gc_full_collections": statistics.median(r.full_collections for r in runs_of)}
 
     base = figures_of(times["boto3"])
     baseline = base["median_ms"]
     result: dict[str, Any] = {"runs": runs, "baseline": 'import boto3; boto3.client("dynamodb")',
                               "baseline_ms": baseline, "baseline_runs_ms": base["runs_ms"],
-                              "baseline_gc_median_ms": base["gc_median_ms"], "handlers": {}}
+                              "baseline_gc_median_ms": base["gc_median_ms"],
+                              "baseline_gc_full_collections": base["gc_full_collections"], "handlers": {}}
     startup: set[str] | None = None
     baseline_packages: dict[str, float] = {}
     for name, (path, code_dir) in targets.items():
@@ -620,9 +625,9 @@ def print_report(summaries: list[dict], verdicts: list[dict], population: dict, 
             out(f"Cold imports: {imports['error']}")
         else:
             out(f"Cold imports (fresh `python -c` per run, median of {imports['runs']}, bytecode cached):")
-            out(f"  {'':<44} {'import':>10} {'ratio':>6}  {'of which GC':>11}")
+            out(f"  {'':<44} {'import':>10} {'ratio':>6}  {'of which GC (full collections)':>30}")
             out(f"  {imports['baseline']:<44} {imports['baseline_ms']:>7.0f} ms  1.00x  "
-                f"{imports['baseline_gc_median_ms']:>8.0f} ms")
+                f"{imports['baseline_gc_median_ms']:>8.0f} ms ({imports['baseline_gc_full_collections']:g})")
             if imports.get("baseline_largest_imports_ms"):
                 heavy = ", ".join(f"{h['package']} {h['ms']:.0f}" for h in imports["baseline_largest_imports_ms"])
                 out(f"      by package (ms of own module code, median of 3 under -X importtime): {heavy}")
@@ -631,14 +636,14 @@ def print_report(summaries: list[dict], verdicts: list[dict], population: dict, 
                     out(f"  {entry['file']:<44} failed: {entry['error']}")
                     continue
                 out(f"  {entry['file']:<44} {entry['median_ms']:>7.0f} ms  {entry['ratio']:.2f}x  "
-                    f"{entry['gc_median_ms']:>8.0f} ms")
+                    f"{entry['gc_median_ms']:>8.0f} ms ({entry['gc_full_collections']:g})")
                 if entry.get("largest_imports_beyond_baseline_ms"):
                     beyond = entry["largest_imports_beyond_baseline_ms"]
                     heavy = ", ".join(f"{h['package']} +{h['ms']:.0f}" for h in beyond)
                     out(f"      beyond the baseline, by package (ms, same method): {heavy}")
             if any(e.get("largest_imports_beyond_baseline_ms") for e in imports["handlers"].values()):
-                out("  (-X importtime charges a garbage collection to the module being imported when it runs: an")
-                out("  odd package in these lists, e.g. multiprocessing, is usually GC; 'of which GC' has the total)")
+                out("  (-X importtime charges a garbage collection to whichever module is being imported when it")
+                out("  runs, so a package in these lists may be carrying a full collection; see 'of which GC')")
     out("")
     out("Figures:")
     for v in verdicts:
@@ -829,7 +834,8 @@ def main(argv: list[str] | None = None) -> int:
         "method": {
             "round_trips": "DynamoDB requests per HTTP request, counted by a wrapper of botocore's "
                            "BaseClient._make_api_call and cross-checked by counting requests at the embedded server",
-            "warm": "a request that did not re-read the cached merchant (program) or API key",
+            "warm": "a request that did not re-read the cached merchant (program) or API key; in this process "
+                    "all handlers share those caches (on Lambda each function's containers have their own)",
             "item_size": "sum of attribute name lengths and value sizes (numbers: significant digits / 2 + 1; "
                          "lists and maps: 3 + 1 per element)",
             "write_capacity": "1 WCU per started KB of the larger of the item before and after (strongly consistent "
