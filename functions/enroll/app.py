@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas import Enroll
+from loyalty.api.schemas.members import Enroll
 from loyalty.services import enroll
 
 router = Router()

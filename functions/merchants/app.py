@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas import CreateApiKey, CreateLocation, CreateMerchant
+from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.domain.program import Program
 from loyalty.services import merchants
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas import Claim, Redeem
+from loyalty.api.schemas.rewards import Claim, Redeem
 from loyalty.services import rewards
 
 router = Router()

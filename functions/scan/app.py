@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas import Scan
+from loyalty.api.schemas.scans import Scan
 from loyalty.services import scan
 
 router = Router()

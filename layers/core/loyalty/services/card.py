@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 
 from loyalty.domain import qr
 from loyalty.domain.access import Caller, require_member
@@ -56,6 +55,8 @@ def settle_expired(load) -> Member:
 
 @cache
 def _page_template() -> str:
+    from importlib import resources
+
     return resources.files("loyalty.web").joinpath("card_page.html").read_text(encoding="utf-8")
 
 

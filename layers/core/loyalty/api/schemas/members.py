@@ -1,0 +1,30 @@
+"""Request body of joining the program."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field, field_validator
+
+from loyalty.api.schemas.common import Body
+
+
+class Consent(Body):
+    sms: bool = False
+    email: bool = False
+
+
+class Enroll(Body):
+    phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
+    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=80)
+    birthday: date | None = None
+    consent: Consent = Field(default_factory=Consent)
+    referral_code: str | None = Field(default=None, max_length=20)
+
+    @field_validator("birthday")
+    @classmethod
+    def _past(cls, value: date | None) -> date | None:
+        if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+            raise ValueError("Birthday must be a past date.")
+        return value
