@@ -13,7 +13,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from loyalty.settings import get_settings
@@ -36,7 +36,8 @@ class GSI1(GlobalSecondaryIndex):
 
     class Meta:
         index_name = "GSI1"
-        projection = AllProjection()
+        # Keys plus what scheduled readers need: balance updates then leave the index untouched.
+        projection = IncludeProjection(["kind", "member_id"])
 
     gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
