@@ -253,7 +253,7 @@ def test_table_definition_comes_from_the_template(template):
                 {"AttributeName": "GSI1PK", "KeyType": "HASH"},
                 {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["kind", "member_id"]},
         }
     ]
     assert ttl_attribute(template) == "ttl"
