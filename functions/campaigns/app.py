@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from loyalty.services import expiry
+from loyalty.telemetry import flush_metrics
 
 logger = Logger()
 
@@ -11,6 +12,7 @@ TASKS = {"expire-rewards": expiry.expire_rewards}
 
 
 @logger.inject_lambda_context
+@flush_metrics
 def lambda_handler(event: dict, context: Any) -> dict:
     task = (event or {}).get("task", "expire-rewards")
     if task not in TASKS:

@@ -144,3 +144,16 @@ def test_invalid_enrolment_gets_field_errors_and_creates_nothing(world, body, fi
     assert reply.status == 422, reply.raw
     assert reply.error_code == "validation_error"
     assert field in [d["field"] for d in reply.json["error"]["details"]]
+
+
+def test_staff_look_a_member_up_by_phone_even_with_an_unencoded_plus(world):
+    phone = new_phone()
+    member = world.enroll(phone=phone)
+    for raw in (phone, " " + phone[1:]):
+        reply = world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
+                           query={"phone": raw})
+        assert reply.status == 200, reply.raw
+        assert [m["memberId"] for m in reply.json["members"]] == [member.member_id]
+    nobody = world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
+                        query={"email": "nobody@example.com"})
+    assert nobody.json == {"members": []}

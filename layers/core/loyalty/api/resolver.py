@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from loyalty.api.errors import envelope, error_response, validation_details
 from loyalty.domain.errors import LoyaltyError
 from loyalty.settings import get_settings
+from loyalty.telemetry import flush_metrics
 
 logger = Logger()
 
@@ -52,6 +53,7 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
 def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @flush_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
         if _body_size(event) > get_settings().max_body_bytes:
             limit_kb = get_settings().max_body_bytes // 1024

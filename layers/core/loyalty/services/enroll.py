@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from loyalty import telemetry
 from loyalty.domain import ids, tokens
 from loyalty.domain.access import OWNER, STAFF, Caller, require_merchant
 from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, ValidationFailed
@@ -79,6 +80,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
                 if existing:
                     return _existing(caller, merchant_id, existing)
             continue  # a code collided: new codes, try again
+        telemetry.count("MembersEnrolled")
         body = {"memberId": member_id, "memberToken": token.value, "card": card_json(merchant, member, [])}
         if request.referral_code:
             body["referral"] = {"status": member.referral_status or NOT_REWARDED, "message": referral_note
@@ -126,6 +128,8 @@ def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | Non
     if not phone and not email:
         raise ValidationFailed("Look members up by phone or email.",
                                details=[{"field": "phone", "message": "Give ?phone= or ?email=."}])
+    if phone and phone.startswith(" ") and phone.strip()[:1].isdigit():
+        phone = "+" + phone.strip()  # an unencoded "+" in a query string arrives as a space
     member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
                                     normalize_email(email) if email else None)
     if member_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loyalty import telemetry
 from loyalty.domain.model import Member
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
@@ -17,6 +18,7 @@ def expire_rewards(batch: int = 100) -> dict:
         for member_id in store.members_with_vouchers_expiring(shard, now, limit=batch):
             members += 1
             expired += _settle(member_id, now)
+    telemetry.count("RewardsExpired", expired)
     return {"membersChecked": members, "vouchersExpired": expired}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loyalty import telemetry
 from loyalty.domain import ids
 from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_member, require_merchant
 from loyalty.domain.errors import (
@@ -51,6 +52,7 @@ def claim(caller: Caller, reward_id: str) -> dict:
         plan.record("claim", [LedgerLine("claim", -reward.points_cost, 0, f"Claimed {reward.name}")],
                     ref=voucher.issued_reward_id)
         plan.commit()
+        telemetry.count("RewardsClaimed")
         return {**views.voucher_json(voucher), "rewardId": reward.id, "balance": plan.member.balance}
 
     return with_member_retries(lambda: load_by_token(token), build)
@@ -113,6 +115,7 @@ def _redeem_code(merchant_id: str, code: str, location_id: str | None) -> dict:
             raise RewardExpired() from None
         _require_open(voucher)
         raise ConcurrentUpdate() from None
+    telemetry.count("RewardsRedeemed")
     merchant = load_merchant(merchant_id)
     return _reply(merchant, member, member.vouchers[guard.ref])
 
@@ -141,6 +144,7 @@ def _redeem_for_member(caller: Caller, merchant_id: str, request: Redemption, lo
                         ref=voucher.issued_reward_id, location_id=location_id)
         voucher = plan.close_voucher(voucher, VOUCHER_REDEEMED, redemption_id=redemption_id, location_id=location_id)
         plan.commit()
+        telemetry.count("RewardsRedeemed")
         return _reply(merchant, plan.member, voucher)
 
     load = lambda: load_for_merchant(merchant_id, member_token=request.member_token,  # noqa: E731

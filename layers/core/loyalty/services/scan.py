@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from loyalty import telemetry
 from loyalty.domain import ids, tokens
 from loyalty.domain.access import (
     MEMBER,
@@ -156,6 +157,9 @@ def _record_visit(merchant: Merchant, load, location_id: str, now: datetime, *, 
         if referral_due:
             _settle_referral(plan, merchant, member, pays=referral_pays)
         plan.commit()
+        telemetry.count("Visits" if counts else "SpendOnlyScans")
+        telemetry.count("PointsIssued", max(0, award.points))
+        telemetry.count("RewardsIssued", len(plan.issued))
         return {
             "scanId": scan_id, "memberId": member.member_id, "locationId": location_id,
             "awarded": {"points": award.points, "stamps": award.stamps,
