@@ -86,6 +86,8 @@ def test_cancelling_a_claim_returns_the_points(world):
     assert cancelled.status == 200, cancelled.raw
     assert cancelled.json["status"] == "cancelled"
     assert cancelled.json["balance"] == 130
+    retried = world.call("DELETE", f"/v1/me/rewards/{claim['issuedRewardId']}", headers=member.headers)
+    assert (retried.status, retried.json["balance"]) == (200, 130)  # a retried DELETE returns nothing twice
     redeem = world.call("POST", "/v1/redemptions", {"code": claim["code"]}, world.staff)
     assert redeem.status == 409
 

@@ -67,6 +67,8 @@ def cancel(caller: Caller, issued_reward_id: str) -> dict:
         voucher = plan.member.vouchers.get(issued_reward_id)
         if voucher is None:
             raise NotFound("No such reward on this card.")
+        if voucher.status == VOUCHER_CANCELLED:  # a retried DELETE: already done, say so again
+            return {**views.voucher_json(voucher), "balance": plan.member.balance}
         _require_open(voucher)
         if voucher.source != "points":
             raise RewardNotActive("A stamp card reward cannot be cancelled; it stays on the card until it expires.")
