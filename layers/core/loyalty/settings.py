@@ -22,6 +22,8 @@ class Settings:
     counter_code_window_seconds: int
     idempotency_ttl_seconds: int
     max_body_bytes: int
+    metrics_namespace: str
+    metrics_enabled: bool
 
 
 def _int(name: str, default: int) -> int:
@@ -49,4 +51,6 @@ def get_settings() -> Settings:
         counter_code_window_seconds=_int("COUNTER_CODE_WINDOW_SECONDS", 60),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+        metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Bywalec",
+        metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes"),
     )
