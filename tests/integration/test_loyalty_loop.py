@@ -159,3 +159,14 @@ def test_staff_look_a_member_up_by_phone_even_with_an_unencoded_plus(world):
     nobody = world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
                         query={"email": "nobody@example.com"})
     assert nobody.json == {"members": []}
+
+
+def test_a_bill_given_as_items_earns_on_its_total(world):
+    member = world.enroll()
+    reply = world.call("POST", "/v1/scans", {
+        "memberId": member.member_id, "locationId": world.locations[0], "receiptId": "items-1",
+        "items": [{"sku": "flat-white", "quantity": 2, "amount": 2400}, {"sku": "croissant", "amount": 1150}],
+    }, world.staff)
+    assert reply.status == 200, reply.raw
+    assert {"kind": "spend", "points": 35, "stamps": 0, "label": "Spend 35.50 PLN"} in reply.json["awarded"]["lines"]
+    assert world.profile(member)["totalSpend"] == 3550

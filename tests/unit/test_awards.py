@@ -222,3 +222,13 @@ def test_spend_points_never_exceed_the_whole_units_times_the_rate(amount, rate):
     award = calculate_award(rules, Visit(counts_as_visit=False, is_first_visit=False, amount_minor=amount))
 
     assert award.points == (amount // 100) * rate
+
+
+def test_bill_total_prefers_the_amount_then_the_sum_of_items():
+    from loyalty.domain.awards import SaleItem, bill_total
+
+    items = (SaleItem("latte", 2, 2400), SaleItem("cake", 1, 1150))
+    assert bill_total(5000, items) == 5000
+    assert bill_total(None, items) == 3550
+    assert bill_total(None, ()) is None
+    assert bill_total(0, items) == 0

@@ -26,12 +26,29 @@ def currency_exponent(currency: str) -> int:
 
 
 @dataclass(frozen=True)
+class SaleItem:
+    """One line of the bill; promotions on items (later) read these."""
+
+    sku: str
+    quantity: int
+    amount: int  # line total in minor units
+
+
+def bill_total(amount: int | None, items: tuple[SaleItem, ...]) -> int | None:
+    """The bill: the amount given, else the sum of its lines, else none."""
+    if amount is not None:
+        return amount
+    return sum(item.amount for item in items) if items else None
+
+
+@dataclass(frozen=True)
 class Visit:
     counts_as_visit: bool          # False inside the cooldown: spend may still earn, the visit does not
     is_first_visit: bool
     amount_minor: int | None = None
     currency: str = "PLN"
     referee_bonus: int = 0         # refereePoints when this first visit completes a pending referral
+    items: tuple[SaleItem, ...] = ()
 
 
 @dataclass(frozen=True)

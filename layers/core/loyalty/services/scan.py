@@ -18,7 +18,7 @@ from loyalty.domain.access import (
     require_member,
     require_merchant,
 )
-from loyalty.domain.awards import Visit, calculate_award
+from loyalty.domain.awards import SaleItem, Visit, bill_total, calculate_award
 from loyalty.domain.errors import (
     Cooldown,
     InvalidCounterCode,
@@ -39,13 +39,6 @@ from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
-
-
-@dataclass(frozen=True)
-class SaleItem:
-    sku: str
-    quantity: int
-    amount: int
 
 
 @dataclass(frozen=True)
@@ -109,12 +102,14 @@ def staff_scan(caller: Caller, request: ScanRequest) -> dict:
     def load() -> Member:
         return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id)
 
-    return _record_visit(merchant, load, request.location_id, clock.now(), amount=request.amount,
+    return _record_visit(merchant, load, request.location_id, clock.now(),
+                         amount=bill_total(request.amount, request.items), items=request.items,
                          receipt_id=request.receipt_id, spend_counts_in_cooldown=True)
 
 
 def _record_visit(merchant: Merchant, load, location_id: str, now: datetime, *, amount: int | None = None,
-                  receipt_id: str | None = None, spend_counts_in_cooldown: bool) -> dict:
+                  items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
+                  spend_counts_in_cooldown: bool) -> dict:
     program = merchant.program
     referral_blocked = False
 
@@ -131,7 +126,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, now: datetime, *, 
         referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
         referral_pays = referral_due and program.referral is not None and not referral_blocked
         visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
-                      currency=merchant.currency,
+                      currency=merchant.currency, items=items,
                       referee_bonus=program.referral.referee_points if referral_pays else 0)
         award = calculate_award(program, visit)
         lines = list(award.lines)

@@ -258,7 +258,7 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "UpdateError", "commit", "create_member",
+    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member",
     "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
     "redeem_voucher", "referral_count",
 ]
