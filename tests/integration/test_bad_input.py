@@ -115,3 +115,13 @@ def test_too_long_idempotency_key_is_422(world):
                        {"X-Member-Token": member.token, "Idempotency-Key": "k" * 256})
     _envelope(reply, 422, "validation_error")
     assert world.profile(member)["visitCount"] == 0
+
+
+def test_a_forged_token_never_receives_another_members_replay(world):
+    member = world.enroll()
+    body = {"counterCode": world.counter_code()}
+    first = world.call("POST", "/v1/scans", body, {"X-Member-Token": member.token, "Idempotency-Key": "visit"})
+    assert first.status == 200
+    forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
+    replay = world.call("POST", "/v1/scans", body, {"X-Member-Token": forged, "Idempotency-Key": "visit"})
+    assert (replay.status, replay.error_code) == (400, "invalid_member_token")

@@ -137,7 +137,10 @@ def test_member_routes_need_a_member_card(caller):
 def test_a_callers_identity_scopes_idempotency_keys():
     assert OWNER_CALLER.identity == "key:key_owner"
     assert STAFF_CALLER.identity == "key:key_staff"
-    assert MEMBER_CALLER.identity == "member:mem_anna"  # the member id, never the secret
+    # A hash of the whole token: never the secret itself, and a forged token is someone else.
+    assert MEMBER_CALLER.identity.startswith("member:")
+    assert "secret" not in MEMBER_CALLER.identity
+    assert Caller(MEMBER, member_token="mem_anna.forgedforgedforged").identity != MEMBER_CALLER.identity
     assert PUBLIC_CALLER.identity == "public"
     assert ADMIN_CALLER.identity == "admin"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loyalty.domain.errors import Forbidden, NotFound, Unauthorized
+from loyalty.domain.tokens import hash_secret
 
 ADMIN = "admin"
 OWNER = "owner"
@@ -27,7 +28,8 @@ class Caller:
         if self.api_key_id:
             return f"key:{self.api_key_id}"
         if self.member_token:
-            return f"member:{self.member_token.split('.')[0]}"
+            # The whole token, hashed: a replay is only ever served to the holder of the same token.
+            return f"member:{hash_secret(self.member_token)[:32]}"
         return self.role
 
     @property
