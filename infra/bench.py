@@ -703,13 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    from infra import moto_patches
     from infra.dynamodb_meter import Meter, ServerCounter
     from infra.embedded_dynamodb import EmbeddedDynamoDB
 
-    if not args.stock_moto:
-        moto_patches.install()
-    dynamodb = EmbeddedDynamoDB(host="127.0.0.1")
+    dynamodb = EmbeddedDynamoDB(host="127.0.0.1", table_sized_transactions=args.stock_moto)
     endpoint = dynamodb.start()
     server = None
     inner = getattr(dynamodb, "_server", None)

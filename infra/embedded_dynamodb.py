@@ -134,9 +134,12 @@ class EmbeddedDynamoDB:
     moto keeps its data in module-level state, shared with any `mock_aws` in the same process.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, table_sized_transactions: bool = False) -> None:
+        """``table_sized_transactions=True`` keeps moto's stock transactions, whose cost grows with the
+        table (see infra/moto_patches.py); by default they cost what the transaction touches."""
         self.host = host
         self.port = port
+        self.table_sized_transactions = table_sized_transactions
         self.endpoint_url: str | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -146,6 +149,11 @@ class EmbeddedDynamoDB:
             return self.endpoint_url
         # Imported here: moto's server stack is heavy and only needed when running locally.
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        if not self.table_sized_transactions:
+            from infra import moto_patches
+
+            moto_patches.install()  # a long `make run` session must not slow down as the table grows
 
         self._server = _WSGIServer((self.host, self.port), _WSGIRequestHandler)
         self._server.app = SerializedWSGIApp(DomainDispatcherApplication(create_backend_app))

@@ -6,7 +6,8 @@ of the emulator (DynamoDB's own latency does not grow with the table), and it wo
 handler time the benchmark reports. This patch keeps moto's behaviour, including the all-or-nothing
 rollback, but backs up only the items the transaction names.
 
-It patches the moto running in this process (EmbeddedDynamoDB is in-process), and only on request.
+It patches the moto running in this process; EmbeddedDynamoDB installs it unless asked not to, so the
+local server, the tests and the benchmark all see transactions cost what they touch.
 """
 
 from __future__ import annotations

@@ -60,3 +60,26 @@ def test_losing_one_guard_leaves_no_other_part_of_the_member_behind(world):
     assert store.get_member(member.member_id) is None
     assert store.get_guard(keys.phone_guard(world.merchant_id, phone)) is None
     assert store.get_guard(keys.referral_code_guard(world.merchant_id, "HALF0001")) is None
+
+
+def test_a_transaction_whose_last_write_fails_undoes_the_earlier_ones(world):
+    """The ledger entry is written before the member update fails on a stale revision: it must vanish."""
+    from datetime import UTC, datetime
+
+    from loyalty.domain.model import LedgerEntry, LedgerLine
+    from loyalty.store import members as store
+    from loyalty.store.transaction import ConditionFailed
+
+    member = world.enroll()
+    record = store.get_member(member.member_id)
+    entry = LedgerEntry("led_rollback0001", record.member_id, record.merchant_id, datetime.now(UTC), "scan", 10, 1,
+                        (LedgerLine("visit", 10, 1, "Visit"),))
+    stale = store.MemberUpdate(record.member_id, expected_rev=record.rev + 7, add={"balance": 10, "stamps": 1})
+    try:
+        store.commit([stale], [entry])
+    except ConditionFailed as lost:
+        assert lost.failed == {"member"}
+    else:
+        raise AssertionError("a stale revision must lose")
+    assert store.full_ledger(record.member_id) == []
+    assert store.get_member(record.member_id).balance == 0
