@@ -125,3 +125,49 @@ def test_a_forged_token_never_receives_another_members_replay(world):
     forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
     replay = world.call("POST", "/v1/scans", body, {"X-Member-Token": forged, "Idempotency-Key": "visit"})
     assert (replay.status, replay.error_code) == (400, "invalid_member_token")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          "application/xml"])
+def test_bodies_that_are_not_json_are_415(world, content_type):
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/locations", '{"name": "Annex"}',
+                       {**world.owner, "Content-Type": content_type})
+    _envelope(reply, 415, "unsupported_media_type")
+
+
+def test_json_content_type_is_case_insensitive(world):
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/locations", {"name": "Annex"},
+                       {**world.owner, "Content-Type": "Application/JSON; charset=UTF-8"})
+    assert reply.status == 201, reply.raw
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"name": "\xff\xfe"}',                       # not UTF-8
+    b"[" * 5000 + b"]" * 5000,                      # absurd nesting
+    b'{"name": ' + b"9" * 5000 + b"}",              # a number Python refuses to parse
+])
+def test_undecodable_bodies_are_400(world, raw):
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/locations", raw, world.owner)
+    _envelope(reply, 400, "malformed_request")
+
+
+@pytest.mark.parametrize("body", [[{"name": "Annex"}], "Annex", 42, None])
+def test_a_body_must_be_one_json_object(world, body):
+    import json
+
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/locations", json.dumps(body), world.owner)
+    _envelope(reply, 422, "validation_error")
+    names = [loc["name"] for loc in world.call("GET", f"/v1/merchants/{world.merchant_id}/locations",
+                                                headers=world.owner).json["locations"]]
+    assert "Annex" not in names
+
+
+def test_unknown_credentials_are_401_before_any_validation(world):
+    reply = world.call("POST", f"/v1/merchants/{world.merchant_id}/locations", {"name": ""},
+                       {"Authorization": "Bearer bw_owner_forged"})
+    _envelope(reply, 401, "unauthorized")
+
+
+def test_merchant_keys_on_member_routes_are_403(world):
+    reply = world.call("GET", "/v1/me", headers=world.owner)
+    _envelope(reply, 403, "forbidden")

@@ -83,3 +83,37 @@ def test_a_transaction_whose_last_write_fails_undoes_the_earlier_ones(world):
         raise AssertionError("a stale revision must lose")
     assert store.full_ledger(record.member_id) == []
     assert store.get_member(record.member_id).balance == 0
+
+
+def _client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+def test_throttled_key_lookup_is_503(world, monkeypatch):
+    from loyalty.store import merchants
+    from pynamodb.exceptions import GetError
+
+    merchants.clear_caches()
+
+    def throttled_get(*args, **kwargs):
+        raise GetError("throttled", cause=_client_error("ProvisionedThroughputExceededException", "GetItem"))
+
+    monkeypatch.setattr(Connection, "get_item", throttled_get)
+    reply = world.call("GET", f"/v1/merchants/{world.merchant_id}/program", headers=world.owner)
+    assert reply.status == 503, reply.raw
+    assert reply.error_code == "service_unavailable"
+    assert reply.headers["retry-after"] == "1"
+
+
+def test_a_transaction_cancelled_by_throttling_is_503(world, monkeypatch):
+    from botocore.exceptions import ReadTimeoutError
+
+    member = world.enroll()
+    code = world.counter_code()
+
+    def timed_out(*args, **kwargs):
+        raise TransactWriteError("timeout", cause=ReadTimeoutError(endpoint_url="http://dynamodb"))
+
+    monkeypatch.setattr(Connection, "transact_write_items", timed_out)
+    reply = world.call("POST", "/v1/scans", {"counterCode": code}, member.headers)
+    assert (reply.status, reply.error_code) == (503, "service_unavailable")

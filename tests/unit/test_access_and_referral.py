@@ -125,9 +125,16 @@ def test_a_member_call_yields_its_token():
     assert require_member(MEMBER_CALLER) == "mem_anna.secretsecretsecret"
 
 
-@pytest.mark.parametrize("caller", [PUBLIC_CALLER, OWNER_CALLER, STAFF_CALLER, ADMIN_CALLER, Caller(MEMBER)])
+@pytest.mark.parametrize("caller", [PUBLIC_CALLER, Caller(MEMBER)])
 def test_member_routes_need_a_member_card(caller):
     with pytest.raises(Unauthorized) as caught:
+        require_member(caller)
+    assert "X-Member-Token" in caught.value.message
+
+
+@pytest.mark.parametrize("caller", [OWNER_CALLER, STAFF_CALLER, ADMIN_CALLER])
+def test_known_api_keys_are_refused_on_member_routes(caller):
+    with pytest.raises(Forbidden) as caught:
         require_member(caller)
     assert "X-Member-Token" in caught.value.message
 

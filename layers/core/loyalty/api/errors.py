@@ -40,11 +40,24 @@ def status_of(error: errors.LoyaltyError) -> int:
     return 400
 
 
+def envelope_body(code: str, message: str, details: list | None = None) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "details": details or []}})
+
+
 def envelope(status: int, code: str, message: str, details: list | None = None,
              retry_after: int | None = None) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=headers)
+    return Response(status_code=status, content_type="application/json", body=envelope_body(code, message, details),
+                    headers=headers)
+
+
+def raw_envelope(status: int, code: str, message: str, details: list | None = None,
+                 retry_after: int | None = None) -> dict:
+    """The same envelope as an API Gateway v2 result, for answers given before the resolver runs."""
+    headers = {"Content-Type": "application/json"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return {"statusCode": status, "headers": headers, "body": envelope_body(code, message, details)}
 
 
 def error_response(error: errors.LoyaltyError) -> Response:

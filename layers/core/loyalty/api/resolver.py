@@ -13,9 +13,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from loyalty.api.errors import envelope, error_response, validation_details
-from loyalty.domain.errors import LoyaltyError
+from loyalty.api.auth import resolve_caller
+from loyalty.api.errors import envelope, error_response, raw_envelope, status_of, validation_details
+from loyalty.domain.errors import LoyaltyError, ServiceUnavailable
 from loyalty.settings import get_settings
+from loyalty.store.transaction import is_unavailable
 from loyalty.telemetry import flush_metrics
 
 logger = Logger()
@@ -35,8 +37,6 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
         raw = list(error.errors())
         if any(item.get("type") == "json_invalid" for item in raw):
             return envelope(400, "malformed_request", "The request body is not valid JSON.")
-        if any(item.get("type") == "unsupported_content_type" for item in raw):
-            return envelope(415, "unsupported_media_type", "Send the body as application/json.")
         return envelope(422, "validation_error", "Some fields are not valid.", validation_details(raw))
 
     @app.not_found
@@ -45,6 +45,9 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception):
+        if is_unavailable(error):
+            logger.warning("DynamoDB unavailable", exc_info=True)
+            return error_response(ServiceUnavailable(retry_after=1))
         logger.exception("unhandled error")
         return envelope(500, "internal_error", "Something went wrong on our side. Nothing was changed.")
 
@@ -55,21 +58,45 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dic
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @flush_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        if _body_size(event) > get_settings().max_body_bytes:
-            limit_kb = get_settings().max_body_bytes // 1024
-            body = {"error": {"code": "payload_too_large", "message": f"The body is over {limit_kb} KB.",
-                              "details": []}}
-            return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
-        return app.resolve(event, context)
+        refusal = screen_request(event)
+        return refusal if refusal is not None else app.resolve(event, context)
 
     return lambda_handler
 
 
-def _body_size(event: dict) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def screen_request(event: dict) -> dict | None:
+    """Refuse what must never reach a route: oversized or undecodable bodies, bodies that are not one JSON
+    object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``."""
+    settings = get_settings()
+    raw = event.get("body") or ""
+    try:
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8", "surrogatepass")
+    except ValueError:
+        return raw_envelope(400, "malformed_request", "The request body could not be decoded.")
+    if len(data) > settings.max_body_bytes:
+        return raw_envelope(413, "payload_too_large", f"The body is over {settings.max_body_bytes // 1024} KB.")
+    headers = event.setdefault("headers", {}) or {}
+    method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    if data and method in _BODY_METHODS:
+        content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return raw_envelope(415, "unsupported_media_type",
+                                "Send the body as JSON (Content-Type: application/json).")
         try:
-            return len(base64.b64decode(body))
-        except ValueError:
-            return len(body)
-    return len(body.encode("utf-8"))
+            text = data.decode("utf-8")
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):  # bad UTF-8, bad JSON, absurd nesting or numbers
+            return raw_envelope(400, "malformed_request", "The request body is not valid JSON.")
+        if not isinstance(parsed, dict):
+            return raw_envelope(422, "validation_error", "The body must be a JSON object.",
+                                [{"field": "body", "message": "Expected a JSON object."}])
+        headers["content-type"] = "application/json"
+        event["body"], event["isBase64Encoded"] = text, False
+    try:
+        resolve_caller(headers)  # unknown credentials are 401 before any validation detail is revealed
+    except LoyaltyError as error:
+        return raw_envelope(status_of(error), error.code, error.message, error.details, error.retry_after)
+    return None

@@ -64,6 +64,8 @@ def require_location(caller: Caller, location_id: str) -> None:
 
 
 def require_member(caller: Caller) -> str:
+    if caller.role in (ADMIN, OWNER, STAFF):
+        raise Forbidden("This is a member's own card route: use the member's X-Member-Token, not an API key.")
     if caller.role != MEMBER or not caller.member_token:
         raise Unauthorized("Show your card: the X-Member-Token header is missing.")
     return caller.member_token

@@ -248,6 +248,9 @@ def referral_count(key: tuple[str, str]) -> int:
         return int(CounterItem.get(*key, consistent_read=True).count)
     except DoesNotExist:
         return 0
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
 
 
 def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:

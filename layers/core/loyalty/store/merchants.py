@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, GetError, PutError, UpdateError
 
 from loyalty.domain.model import ApiKey, Location, Merchant
 from loyalty.domain.program import Program
@@ -57,6 +57,9 @@ def _load_merchant(merchant_id: str) -> Merchant | None:
         return _to_merchant(MerchantItem.get(*keys.merchant(merchant_id), consistent_read=True))
     except DoesNotExist:
         return None
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
 
 
 def add_location(merchant_id: str, location: Location) -> None:
@@ -73,8 +76,12 @@ def add_location(merchant_id: str, location: Location) -> None:
 
 def save_program(merchant_id: str, program: Program) -> None:
     item = MerchantItem(*keys.merchant(merchant_id))
-    item.update(actions=[MerchantItem.program.set(program.to_json())],
-                condition=MerchantItem.pk.exists(), add_version_condition=False)
+    try:
+        item.update(actions=[MerchantItem.program.set(program.to_json())],
+                    condition=MerchantItem.pk.exists(), add_version_condition=False)
+    except UpdateError as exc:
+        raise_if_throttled(exc)
+        raise
     _merchants.invalidate(merchant_id)
 
 
@@ -95,6 +102,9 @@ def _load_api_key(key_hash: str) -> ApiKey | None:
         item = ApiKeyItem.get(*keys.api_key(key_hash))
     except DoesNotExist:
         return None
+    except GetError as exc:
+        raise_if_throttled(exc)
+        raise
     return ApiKey(item.api_key_id, item.merchant_id, item.role, tuple(item.location_ids or ()))
 
 

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -22,6 +29,7 @@ _THROTTLING = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
     "ThrottlingError", "InternalServerError", "ServiceUnavailable",
 }
+_THROTTLED_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 _ORDER = ("check", "delete", "put", "update")
 
 
@@ -73,17 +81,33 @@ class Transaction:
                 for _, add in ordered:
                     add(tw)
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            codes = [reason.code if reason else None for reason in reasons]
+            if is_unavailable(exc):
+                raise ServiceUnavailable(retry_after=1) from exc
+            codes = [reason.code if reason else None for reason in getattr(exc, "cancellation_reasons", None) or []]
             failed = {tag for (tag, _), code in zip(ordered, codes, strict=False) if code == "ConditionalCheckFailed"}
             if failed:
                 raise ConditionFailed(failed) from exc
-            if "TransactionConflict" in codes or exc.cause_response_code == "TransactionConflictException":
+            if "TransactionConflict" in codes:
                 raise TransientConflict() from exc
-            raise_if_throttled(exc)
             raise
 
 
+def is_unavailable(exc: BaseException | None) -> bool:
+    """DynamoDB throttled, timed out or was unreachable: nothing was written and a retry may work."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError)):
+            return True
+        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _THROTTLING:
+            return True
+        reasons = getattr(exc, "cancellation_reasons", None) or []  # a transaction cancelled by throttling
+        if any(reason is not None and reason.code in _THROTTLED_REASONS for reason in reasons):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return False
+
+
 def raise_if_throttled(exc: PynamoDBException) -> None:
-    if exc.cause_response_code in _THROTTLING:
+    if is_unavailable(exc):
         raise ServiceUnavailable(retry_after=1) from exc
