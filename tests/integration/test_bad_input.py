@@ -171,3 +171,26 @@ def test_unknown_credentials_are_401_before_any_validation(world):
 def test_merchant_keys_on_member_routes_are_403(world):
     reply = world.call("GET", "/v1/me", headers=world.owner)
     _envelope(reply, 403, "forbidden")
+
+
+def test_anonymous_callers_need_an_unguessable_idempotency_key(world):
+    body = {"phone": "+48600999111"}
+    weak = world.call("POST", f"/v1/merchants/{world.merchant_id}/members", body, {"Idempotency-Key": "1"})
+    _envelope(weak, 422, "validation_error")
+    strong = {"Idempotency-Key": str(uuid.uuid4())}
+    first = world.call("POST", f"/v1/merchants/{world.merchant_id}/members", body, strong)
+    retry = world.call("POST", f"/v1/merchants/{world.merchant_id}/members", body, strong)
+    assert first.status == retry.status == 201
+    assert first.raw == retry.raw  # the phone that lost the first reply gets its card token back
+
+
+@pytest.mark.parametrize("body", [
+    {"amount": True}, {"amount": "100"}, {"amount": 10.0},
+    {"items": [{"sku": "x", "amount": 100_000_000}, {"sku": "y", "amount": 1}]},
+])
+def test_bills_must_be_honest_integers_within_bounds(world, body):
+    member = world.enroll()
+    reply = world.call("POST", "/v1/scans", {"memberId": member.member_id, "locationId": world.locations[0], **body},
+                       world.staff)
+    _envelope(reply, 422, "validation_error")
+    assert world.profile(member)["visitCount"] == 0

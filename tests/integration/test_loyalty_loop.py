@@ -170,3 +170,15 @@ def test_a_bill_given_as_items_earns_on_its_total(world):
     assert reply.status == 200, reply.raw
     assert {"kind": "spend", "points": 35, "stamps": 0, "label": "Spend 35.50 PLN"} in reply.json["awarded"]["lines"]
     assert world.profile(member)["totalSpend"] == 3550
+
+
+def test_a_card_holds_a_bounded_number_of_unused_rewards(world):
+    from loyalty.services.rewards import MAX_OPEN_REWARDS
+
+    member = world.enroll()
+    world.staff_scan(member, amount=100_000, receipt_id="big")  # 1030 points: room for more cakes than allowed
+    for _ in range(MAX_OPEN_REWARDS):
+        assert world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers).status == 201
+    refused = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers)
+    assert (refused.status, refused.error_code) == (409, "too_many_open_rewards")
+    assert world.card(member)["points"]["balance"] == 1030 - 30 * MAX_OPEN_REWARDS

@@ -21,6 +21,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.RewardExpired: 409,
     errors.RewardNotActive: 409,
     errors.ReceiptAlreadyCounted: 409,
+    errors.TooManyOpenRewards: 409,
     errors.ConcurrentUpdate: 409,
     errors.CounterCodeExpired: 410,
     errors.PayloadTooLarge: 413,

@@ -22,6 +22,7 @@ from loyalty.settings import get_settings
 from loyalty.store.idempotency import persistence_layer
 
 MAX_KEY_LENGTH = 255
+MIN_ANONYMOUS_KEY_LENGTH = 16
 WAIT_FOR_FIRST_SECONDS = 8.0
 
 config = IdempotencyConfig(
@@ -40,6 +41,9 @@ def run_once(caller: str, route: str, key: str, body: object, work: Work,
         config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed.field("Idempotency-Key", f"Use 1 to {MAX_KEY_LENGTH} characters.")
+    if caller == "public" and len(key) < MIN_ANONYMOUS_KEY_LENGTH:
+        # Without credentials the key alone guards the replay (a join reply holds a member token).
+        raise ValidationFailed.field("Idempotency-Key", "Without credentials, use a random key such as a UUID.")
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence_layer(), config=config)
     def execute(request: dict) -> dict:

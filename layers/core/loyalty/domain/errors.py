@@ -72,6 +72,11 @@ class RewardNotActive(LoyaltyError):
     default_message = "This reward is no longer active."
 
 
+class TooManyOpenRewards(LoyaltyError):
+    code = "too_many_open_rewards"
+    default_message = "This card holds too many unused rewards."
+
+
 class ReceiptAlreadyCounted(LoyaltyError):
     code = "receipt_already_counted"
     default_message = "This receipt has already been counted."

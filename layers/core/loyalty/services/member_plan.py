@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -135,13 +137,15 @@ class MemberPlan:
 
 
 def with_member_retries(load: Callable[[], Member], build: Callable[[Member], T],
-                        on_conflict: Callable[[ConditionFailed], None] | None = None, attempts: int = 4) -> T:
+                        on_conflict: Callable[[ConditionFailed], None] | None = None, attempts: int = 6) -> T:
     """Read, plan, commit; when another request changed the member first, read again and re-plan.
 
     ``build`` returns the reply after committing its plan. Other lost conditions (a guard, a cap) go
     to ``on_conflict``, which raises a domain error or returns to try again.
     """
-    for _ in range(attempts):
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter: contenders stop colliding in step
         member = load()
         try:
             return build(member)

@@ -14,6 +14,7 @@ from loyalty.domain.errors import (
     NotFound,
     RewardExpired,
     RewardNotActive,
+    TooManyOpenRewards,
     ValidationFailed,
 )
 from loyalty.domain.ids import normalize_code
@@ -34,6 +35,9 @@ from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
 
+# Unused rewards live on the member item; a bound keeps it far below DynamoDB's 400 KB item limit.
+MAX_OPEN_REWARDS = 20
+
 
 def claim(caller: Caller, reward_id: str) -> dict:
     token = require_member(caller)
@@ -45,6 +49,9 @@ def claim(caller: Caller, reward_id: str) -> dict:
             raise NotFound("This reward is not in the catalog.")
         plan = MemberPlan(member, clock.now())
         plan.settle_expired_vouchers()
+        if len(plan.member.open_vouchers()) >= MAX_OPEN_REWARDS:
+            raise TooManyOpenRewards(f"A card holds at most {MAX_OPEN_REWARDS} unused rewards: "
+                                     "redeem or cancel one first.")
         if plan.member.balance < reward.points_cost:
             raise InsufficientBalance(
                 f"{reward.name} needs {reward.points_cost} points; the card has {plan.member.balance}.")

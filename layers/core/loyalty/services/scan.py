@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from loyalty import telemetry
 from loyalty.domain import ids, tokens
@@ -87,7 +87,7 @@ def member_scan(caller: Caller, counter_code: str) -> dict:
             raise InvalidCounterCode("This code belongs to another business.")
         return member
 
-    return _record_visit(merchant, load, code.location_id, now, spend_counts_in_cooldown=False)
+    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False)
 
 
 def staff_scan(caller: Caller, request: ScanRequest) -> dict:
@@ -102,18 +102,19 @@ def staff_scan(caller: Caller, request: ScanRequest) -> dict:
     def load() -> Member:
         return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id)
 
-    return _record_visit(merchant, load, request.location_id, clock.now(),
+    return _record_visit(merchant, load, request.location_id,
                          amount=bill_total(request.amount, request.items), items=request.items,
                          receipt_id=request.receipt_id, spend_counts_in_cooldown=True)
 
 
-def _record_visit(merchant: Merchant, load, location_id: str, now: datetime, *, amount: int | None = None,
+def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
                   items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
                   spend_counts_in_cooldown: bool) -> dict:
     program = merchant.program
     referral_blocked = False
 
     def build(member: Member) -> dict:
+        now = clock.now()  # per attempt: a retry after losing a race must not predate the winner's visit
         plan = MemberPlan(member, now)
         plan.settle_expired_vouchers()
         cooldown = timedelta(minutes=program.scan_cooldown_minutes)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from loyalty.api.schemas.common import Body
 
 
 class Consent(Body):
-    sms: bool = False
-    email: bool = False
+    sms: StrictBool = False
+    email: StrictBool = False
 
 
 class Enroll(Body):
