@@ -32,7 +32,58 @@ def build_document(root: Path = ROOT) -> dict:
         description="Contract of the Bywalec HTTP API. Errors always use the envelope "
                     '{"error": {"code", "message", "details"}}. Every POST accepts an Idempotency-Key header.',
     )
-    return json.loads(schema)
+    return with_contract_conventions(json.loads(schema))
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_ERROR_SCHEMA = {
+    "type": "object", "required": ["error"], "additionalProperties": False,
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string", "examples": ["cooldown"]},
+            "message": {"type": "string", "description": "A sentence a person understands."},
+            "details": {"type": "array", "items": {"type": "object"},
+                        "description": "Field-level problems: {field, message}."},
+        },
+    }},
+}
+_ERROR_STATUSES = {
+    "400": "Malformed JSON, or an unknown or forged counter code or member token",
+    "401": "Missing or unknown credentials",
+    "403": "Known caller, not allowed here",
+    "404": "Does not exist, or belongs to another merchant",
+    "409": "State conflict (already_member, already_redeemed, insufficient_balance, reward_expired, ...)",
+    "413": "Body over 64 KB",
+    "415": "Body is not JSON",
+    "422": "Body fails validation (field-level details), idempotency_key_reused, invalid_referral",
+    "429": "Cooldown; see Retry-After",
+    "503": "DynamoDB throttled or unavailable; nothing was written; see Retry-After",
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "The same key and body from the same caller within 24 h returns the original reply; "
+                   "the same key with another body is 422 idempotency_key_reused. Without credentials "
+                   "use a random key of 16+ characters (a UUID).",
+}
+
+
+def with_contract_conventions(document: dict) -> dict:
+    """What the routes share and Powertools cannot infer: the error envelope, Idempotency-Key, HTML pages."""
+    document["components"]["schemas"]["Error"] = _ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        document["components"]["schemas"].pop(name, None)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, description in _ERROR_STATUSES.items():
+                responses[status] = {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+            if method == "post":
+                operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
+            if path == "/v1/m/{merchantId}":
+                responses["200"] = {"description": "The mobile web card page", "content": {"text/html": {}}}
+    return document
 
 
 def main() -> None:
