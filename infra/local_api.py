@@ -544,6 +544,12 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, PROPFIND, ...) gets the JSON envelope too, never an HTML error page.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def version_string(self) -> str:
         return self.server_version
 
