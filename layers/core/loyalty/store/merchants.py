@@ -63,22 +63,19 @@ def _load_merchant(merchant_id: str) -> Merchant | None:
 
 
 def add_location(merchant_id: str, location: Location) -> None:
-    item = MerchantItem(*keys.merchant(merchant_id))
-    try:
-        item.update(actions=[MerchantItem.locations[location.location_id].set(
-                        {"name": location.name, "timezone": location.timezone})],
-                    condition=MerchantItem.pk.exists(), add_version_condition=False)
-    except UpdateError as exc:
-        raise_if_throttled(exc)
-        raise
-    _merchants.invalidate(merchant_id)
+    _update_merchant(merchant_id, MerchantItem.locations[location.location_id].set(
+        {"name": location.name, "timezone": location.timezone}))
 
 
 def save_program(merchant_id: str, program: Program) -> None:
-    item = MerchantItem(*keys.merchant(merchant_id))
+    _update_merchant(merchant_id, MerchantItem.program.set(program.to_json()))
+
+
+def _update_merchant(merchant_id: str, action) -> None:
+    """One attribute of an existing merchant; warm containers of this one see it at once, others within the TTL."""
     try:
-        item.update(actions=[MerchantItem.program.set(program.to_json())],
-                    condition=MerchantItem.pk.exists(), add_version_condition=False)
+        MerchantItem(*keys.merchant(merchant_id)).update(
+            actions=[action], condition=MerchantItem.pk.exists(), add_version_condition=False)
     except UpdateError as exc:
         raise_if_throttled(exc)
         raise
