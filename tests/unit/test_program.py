@@ -228,3 +228,13 @@ def test_unknown_fields_are_refused_rather_than_silently_ignored(body):
 ])
 def test_wrongly_typed_fields_are_refused(body):
     refusal(body)
+
+
+@pytest.mark.parametrize("points", [{"perVisit": "5"}, {"perVisit": True}, {"welcomeBonus": False},
+                                    {"perCurrencyUnit": 1.5}])
+def test_numbers_in_the_program_must_be_real_integers(points):
+    from loyalty.domain.program import Program
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Program.model_validate({"points": points})

@@ -13,7 +13,9 @@ _SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 class _Rules(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # strict: "5" or true is not a number of points; a merchant's typo must not become a rule.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+                              strict=True)
 
 
 class StampCard(_Rules):
