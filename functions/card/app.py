@@ -4,12 +4,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.api.security import CARD
 from loyalty.services import card
 
 router = Router()
 
 
-@router.get("/v1/me", tags=["members"])
+@router.get("/v1/me", tags=["members"], security=CARD)
 def my_card() -> dict:
     return card.my_card(http.caller(router))
 

@@ -7,12 +7,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.members import Enroll
+from loyalty.api.security import KEY, PUBLIC_OR_KEY
 from loyalty.services import enroll
 
 router = Router()
 
 
-@router.post("/v1/merchants/<merchantId>/members", tags=["members"])
+@router.post("/v1/merchants/<merchantId>/members", tags=["members"], status_code=201, security=PUBLIC_OR_KEY)
 def create_member(merchantId: str, body: Enroll):
     who = http.caller(router)
     request = enroll.Enrollment(body.phone, body.email, body.name, body.birthday, body.consent.sms,
@@ -25,13 +26,13 @@ def create_member(merchantId: str, body: Enroll):
     return http.once(router, who, work)
 
 
-@router.get("/v1/merchants/<merchantId>/members", tags=["members"])
+@router.get("/v1/merchants/<merchantId>/members", tags=["members"], security=KEY)
 def lookup_members(merchantId: str, phone: Annotated[str | None, Query(max_length=32)] = None,
                    email: Annotated[str | None, Query(max_length=254)] = None) -> dict:
     return enroll.lookup(http.caller(router), merchantId, phone, email)
 
 
-@router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"])
+@router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY)
 def member_profile(merchantId: str, memberId: str) -> dict:
     return enroll.profile(http.caller(router), merchantId, memberId)
 

@@ -8,47 +8,49 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
+from loyalty.api.security import KEY
 from loyalty.domain.program import Program
 from loyalty.services import merchants
 
 router = Router()
 
 
-@router.post("/v1/merchants", tags=["merchants"])
+@router.post("/v1/merchants", tags=["merchants"], status_code=201, security=KEY)
 def create_merchant(body: CreateMerchant):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_merchant(
         who, body.name, body.timezone, body.currency, body.program)))
 
 
-@router.post("/v1/merchants/<merchantId>/locations", tags=["merchants"])
+@router.post("/v1/merchants/<merchantId>/locations", tags=["merchants"], status_code=201, security=KEY)
 def create_location(merchantId: str, body: CreateLocation):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.add_location(who, merchantId, body.name, body.timezone)))
 
 
-@router.get("/v1/merchants/<merchantId>/locations", tags=["merchants"])
+@router.get("/v1/merchants/<merchantId>/locations", tags=["merchants"], security=KEY)
 def list_locations(merchantId: str) -> dict:
     return merchants.list_locations(http.caller(router), merchantId)
 
 
-@router.post("/v1/merchants/<merchantId>/api-keys", tags=["merchants"])
+@router.post("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], status_code=201, security=KEY)
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
 
 
-@router.get("/v1/merchants/<merchantId>/program", tags=["merchants"])
+@router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY)
 def get_program(merchantId: str) -> dict:
     return merchants.get_program(http.caller(router), merchantId)
 
 
-@router.put("/v1/merchants/<merchantId>/program", tags=["merchants"])
+@router.put("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY)
 def put_program(merchantId: str, body: Program) -> dict:
     return merchants.put_program(http.caller(router), merchantId, body)
 
 
-@router.get("/v1/merchants/<merchantId>/locations/<locationId>/counter-code", tags=["counter codes"])
+@router.get("/v1/merchants/<merchantId>/locations/<locationId>/counter-code", tags=["counter codes"],
+            security=KEY)
 def counter_code(merchantId: str, locationId: str,
                  format: Annotated[Literal["json", "svg", "png"], Query()] = "json"):
     reply = merchants.counter_code(http.caller(router), merchantId, locationId, http.base_url(router))

@@ -4,23 +4,24 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.rewards import Claim, Redeem
+from loyalty.api.security import CARD, KEY
 from loyalty.services import rewards
 
 router = Router()
 
 
-@router.post("/v1/me/rewards", tags=["rewards"])
+@router.post("/v1/me/rewards", tags=["rewards"], status_code=201, security=CARD)
 def claim_reward(body: Claim):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, rewards.claim(who, body.reward_id)))
 
 
-@router.delete("/v1/me/rewards/<issuedRewardId>", tags=["rewards"])
+@router.delete("/v1/me/rewards/<issuedRewardId>", tags=["rewards"], security=CARD)
 def cancel_reward(issuedRewardId: str) -> dict:
     return rewards.cancel(http.caller(router), issuedRewardId)
 
 
-@router.post("/v1/redemptions", tags=["rewards"])
+@router.post("/v1/redemptions", tags=["rewards"], security=KEY)
 def redeem(body: Redeem):
     who = http.caller(router)
     request = rewards.Redemption(body.code, body.member_token, body.member_id, body.reward_id, body.location_id)

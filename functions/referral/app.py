@@ -3,12 +3,13 @@
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
+from loyalty.api.security import CARD
 from loyalty.services import referral
 
 router = Router()
 
 
-@router.get("/v1/me/referral", tags=["referrals"])
+@router.get("/v1/me/referral", tags=["referrals"], security=CARD)
 def my_referral() -> dict:
     return referral.my_referral(http.caller(router), http.base_url(router))
 

@@ -4,12 +4,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.scans import Scan
+from loyalty.api.security import CARD_OR_KEY
 from loyalty.services import scan
 
 router = Router()
 
 
-@router.post("/v1/scans", tags=["scans"])
+@router.post("/v1/scans", tags=["scans"], security=CARD_OR_KEY)
 def post_scan(body: Scan):
     who = http.caller(router)
     request = scan.ScanRequest(
