@@ -25,6 +25,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.ConcurrentUpdate: 409,
     errors.CounterCodeExpired: 410,
     errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
     errors.IdempotencyKeyReused: 422,
     errors.InvalidReferral: 422,
@@ -52,13 +53,13 @@ def envelope(status: int, code: str, message: str, details: list | None = None,
                     headers=headers)
 
 
-def raw_envelope(status: int, code: str, message: str, details: list | None = None,
-                 retry_after: int | None = None) -> dict:
-    """The same envelope as an API Gateway v2 result, for answers given before the resolver runs."""
+def raw_error_response(error: errors.LoyaltyError) -> dict:
+    """The same answer as ``error_response``, as an API Gateway v2 result: for refusals before the resolver runs."""
     headers = {"Content-Type": "application/json"}
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return {"statusCode": status, "headers": headers, "body": envelope_body(code, message, details)}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return {"statusCode": status_of(error), "headers": headers,
+            "body": envelope_body(error.code, error.message, error.details)}
 
 
 def error_response(error: errors.LoyaltyError) -> Response:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from loyalty.api.auth import resolve_caller
 from loyalty.domain.access import Caller
 from loyalty.settings import get_settings
 
 
 def caller(router: Router) -> Caller:
-    return resolve_caller(router.current_event.headers or {})
+    """Who is calling: resolved once per request, before the route runs (see resolver.lambda_handler_for)."""
+    return router.context["caller"]
 
 
 def base_url(router: Router) -> str:

@@ -14,8 +14,16 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 
 from loyalty.api.auth import resolve_caller
-from loyalty.api.errors import envelope, error_response, raw_envelope, status_of, validation_details
-from loyalty.domain.errors import LoyaltyError, ServiceUnavailable
+from loyalty.api.errors import envelope, error_response, raw_error_response, validation_details
+from loyalty.domain.access import Caller
+from loyalty.domain.errors import (
+    LoyaltyError,
+    MalformedRequest,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from loyalty.settings import get_settings
 from loyalty.store.transaction import is_unavailable
 from loyalty.telemetry import flush_metrics
@@ -58,8 +66,16 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dic
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @flush_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        refusal = screen_request(event)
-        return refusal if refusal is not None else app.resolve(event, context)
+        try:
+            caller = screen_request(event)
+        except LoyaltyError as error:
+            return raw_error_response(error)
+        except Exception as error:
+            if is_unavailable(error):  # the API key lookup met a throttled or unreachable DynamoDB
+                return raw_error_response(ServiceUnavailable(retry_after=1))
+            raise
+        app.append_context(caller=caller)  # routes read it through http.caller: resolved once per request
+        return app.resolve(event, context)
 
     return lambda_handler
 
@@ -67,36 +83,32 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dic
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def screen_request(event: dict) -> dict | None:
+def screen_request(event: dict) -> Caller:
     """Refuse what must never reach a route: oversized or undecodable bodies, bodies that are not one JSON
-    object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``."""
+    object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``
+    and returns the caller."""
     settings = get_settings()
     raw = event.get("body") or ""
     try:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8", "surrogatepass")
-    except ValueError:
-        return raw_envelope(400, "malformed_request", "The request body could not be decoded.")
+    except ValueError as exc:
+        raise MalformedRequest("The request body could not be decoded.") from exc
     if len(data) > settings.max_body_bytes:
-        return raw_envelope(413, "payload_too_large", f"The body is over {settings.max_body_bytes // 1024} KB.")
-    headers = event.setdefault("headers", {}) or {}
+        raise PayloadTooLarge(f"The body is over {settings.max_body_bytes // 1024} KB.")
+    headers = event.get("headers") or {}
+    event["headers"] = headers
     method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
     if data and method in _BODY_METHODS:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
-            return raw_envelope(415, "unsupported_media_type",
-                                "Send the body as JSON (Content-Type: application/json).")
+            raise UnsupportedMediaType()
         try:
             text = data.decode("utf-8")
             parsed = json.loads(text)
-        except (ValueError, RecursionError):  # bad UTF-8, bad JSON, absurd nesting or numbers
-            return raw_envelope(400, "malformed_request", "The request body is not valid JSON.")
+        except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting or numbers
+            raise MalformedRequest() from exc
         if not isinstance(parsed, dict):
-            return raw_envelope(422, "validation_error", "The body must be a JSON object.",
-                                [{"field": "body", "message": "Expected a JSON object."}])
+            raise ValidationFailed.field("body", "Expected a JSON object.")
         headers["content-type"] = "application/json"
         event["body"], event["isBase64Encoded"] = text, False
-    try:
-        resolve_caller(headers)  # unknown credentials are 401 before any validation detail is revealed
-    except LoyaltyError as error:
-        return raw_envelope(status_of(error), error.code, error.message, error.details, error.retry_after)
-    return None
+    return resolve_caller(headers)  # unknown credentials are 401 before any validation detail is revealed

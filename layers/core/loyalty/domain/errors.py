@@ -97,6 +97,11 @@ class PayloadTooLarge(LoyaltyError):
     default_message = "The request body is too large."
 
 
+class UnsupportedMediaType(LoyaltyError):
+    code = "unsupported_media_type"
+    default_message = "Send the body as JSON (Content-Type: application/json)."
+
+
 class ValidationFailed(LoyaltyError):
     code = "validation_error"
     default_message = "Some fields are not valid."
