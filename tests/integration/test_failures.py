@@ -117,3 +117,21 @@ def test_a_transaction_cancelled_by_throttling_is_503(world, monkeypatch):
     monkeypatch.setattr(Connection, "transact_write_items", timed_out)
     reply = world.call("POST", "/v1/scans", {"counterCode": code}, member.headers)
     assert (reply.status, reply.error_code) == (503, "service_unavailable")
+
+
+def test_a_timed_out_redemption_is_503_and_the_code_still_redeems_later(world, monkeypatch):
+    from botocore.exceptions import ReadTimeoutError
+    from pynamodb.exceptions import UpdateError
+
+    member = world.enroll()
+    world.staff_scan(member, amount=20_000, receipt_id="r")
+    claim = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers).json
+
+    def timed_out(*args, **kwargs):
+        raise UpdateError("timeout", cause=ReadTimeoutError(endpoint_url="http://dynamodb"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "update_item", timed_out)
+        reply = world.call("POST", "/v1/redemptions", {"code": claim["code"]}, world.staff)
+    assert (reply.status, reply.error_code) == (503, "service_unavailable")
+    assert world.call("POST", "/v1/redemptions", {"code": claim["code"]}, world.staff).status == 200

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, GetError, QueryError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from loyalty.domain.model import (
     VOUCHER_REDEEMED,
@@ -17,7 +17,7 @@ from loyalty.domain.model import (
 )
 from loyalty.store import keys
 from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
-from loyalty.store.transaction import ConditionFailed, Transaction, raise_if_throttled
+from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
@@ -199,7 +199,6 @@ def redeem_voucher(member_id: str, merchant_id: str, issued_id: str, now: dateti
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise ConditionFailed({"voucher"}) from exc
-        raise_if_throttled(exc)
         raise
     return _to_member(item)
 
@@ -211,9 +210,6 @@ def get_member(member_id: str) -> Member | None:
         return _to_member(MemberItem.get(*keys.member(member_id), consistent_read=True))
     except DoesNotExist:
         return None
-    except GetError as exc:
-        raise_if_throttled(exc)
-        raise
 
 
 def get_guard(key: tuple[str, str]) -> Guard | None:
@@ -221,20 +217,13 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
         item = GuardItem.get(*key, consistent_read=True)
     except DoesNotExist:
         return None
-    except GetError as exc:
-        raise_if_throttled(exc)
-        raise
     return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
 
 
 def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
     pk, prefix = keys.ledger_prefix(member_id)
-    try:
-        items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
-        return [_to_ledger_entry(item) for item in items]
-    except QueryError as exc:
-        raise_if_throttled(exc)
-        raise
+    items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
+    return [_to_ledger_entry(item) for item in items]
 
 
 def full_ledger(member_id: str) -> list[LedgerEntry]:
@@ -248,9 +237,6 @@ def referral_count(key: tuple[str, str]) -> int:
         return int(CounterItem.get(*key, consistent_read=True).count)
     except DoesNotExist:
         return 0
-    except GetError as exc:
-        raise_if_throttled(exc)
-        raise
 
 
 def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:

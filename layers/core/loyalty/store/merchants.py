@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, GetError, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from loyalty.domain.model import ApiKey, Location, Merchant
 from loyalty.domain.program import Program
@@ -12,7 +12,7 @@ from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store.cache import TTLCache
 from loyalty.store.models import ApiKeyItem, MerchantItem
-from loyalty.store.transaction import Transaction, raise_if_throttled
+from loyalty.store.transaction import Transaction
 
 _merchants: TTLCache[Merchant] = TTLCache(get_settings().cache_ttl_seconds)
 _api_keys: TTLCache[ApiKey] = TTLCache(get_settings().cache_ttl_seconds)
@@ -57,9 +57,6 @@ def _load_merchant(merchant_id: str) -> Merchant | None:
         return _to_merchant(MerchantItem.get(*keys.merchant(merchant_id), consistent_read=True))
     except DoesNotExist:
         return None
-    except GetError as exc:
-        raise_if_throttled(exc)
-        raise
 
 
 def add_location(merchant_id: str, location: Location) -> None:
@@ -73,21 +70,13 @@ def save_program(merchant_id: str, program: Program) -> None:
 
 def _update_merchant(merchant_id: str, action) -> None:
     """One attribute of an existing merchant; warm containers of this one see it at once, others within the TTL."""
-    try:
-        MerchantItem(*keys.merchant(merchant_id)).update(
-            actions=[action], condition=MerchantItem.pk.exists(), add_version_condition=False)
-    except UpdateError as exc:
-        raise_if_throttled(exc)
-        raise
+    MerchantItem(*keys.merchant(merchant_id)).update(
+        actions=[action], condition=MerchantItem.pk.exists(), add_version_condition=False)
     _merchants.invalidate(merchant_id)
 
 
 def create_api_key(key: ApiKey, key_hash: str) -> None:
-    try:
-        _api_key_item(key, key_hash).save(condition=ApiKeyItem.pk.does_not_exist())
-    except PutError as exc:
-        raise_if_throttled(exc)
-        raise
+    _api_key_item(key, key_hash).save(condition=ApiKeyItem.pk.does_not_exist())
 
 
 def get_api_key(key_hash: str) -> ApiKey | None:
@@ -99,9 +88,6 @@ def _load_api_key(key_hash: str) -> ApiKey | None:
         item = ApiKeyItem.get(*keys.api_key(key_hash))
     except DoesNotExist:
         return None
-    except GetError as exc:
-        raise_if_throttled(exc)
-        raise
     return ApiKey(item.api_key_id, item.merchant_id, item.role, tuple(item.location_ids or ()))
 
 

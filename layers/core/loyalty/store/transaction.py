@@ -19,10 +19,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from loyalty.domain.errors import ServiceUnavailable
 from loyalty.settings import get_settings
 
 _THROTTLING = {
@@ -81,8 +80,6 @@ class Transaction:
                 for _, add in ordered:
                     add(tw)
         except TransactWriteError as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailable(retry_after=1) from exc
             codes = [reason.code if reason else None for reason in getattr(exc, "cancellation_reasons", None) or []]
             failed = {tag for (tag, _), code in zip(ordered, codes, strict=False) if code == "ConditionalCheckFailed"}
             if failed:
@@ -93,7 +90,10 @@ class Transaction:
 
 
 def is_unavailable(exc: BaseException | None) -> bool:
-    """DynamoDB throttled, timed out or was unreachable: nothing was written and a retry may work."""
+    """DynamoDB throttled, timed out or was unreachable: nothing was written and a retry may work.
+
+    The API answers such errors with 503 and Retry-After in one place (api/resolver.py), whichever store
+    call met them, so the store lets them propagate unchanged."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -104,10 +104,7 @@ def is_unavailable(exc: BaseException | None) -> bool:
         reasons = getattr(exc, "cancellation_reasons", None) or []  # a transaction cancelled by throttling
         if any(reason is not None and reason.code in _THROTTLED_REASONS for reason in reasons):
             return True
-        exc = getattr(exc, "cause", None) or exc.__cause__
+        # PynamoDB wraps botocore errors in .cause; an error raised while handling one keeps it in __context__.
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
     return False
 
-
-def raise_if_throttled(exc: PynamoDBException) -> None:
-    if is_unavailable(exc):
-        raise ServiceUnavailable(retry_after=1) from exc
