@@ -101,13 +101,9 @@ class Driver:
         self.api, self.meter, self.server = api, meter, server
 
     def send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
-        from infra.local_api import HttpRequest
+        from infra.local_api import json_request
 
-        payload = json.dumps(body).encode() if body is not None else b""
-        all_headers = [(k.lower(), v) for k, v in (headers or {}).items()]
-        if payload:
-            all_headers.append(("content-type", "application/json"))
-        response = self.api.handle(HttpRequest(method, path, all_headers, payload))
+        response = self.api.handle(json_request(method, path, body, headers))
         try:
             parsed = json.loads(response.body) if response.body else None
         except ValueError:
@@ -164,17 +160,13 @@ class World:
 
 
 def create_world(driver: Driver, admin_token: str) -> World:
-    from infra.seed import DEMO_PROGRAM
+    from infra.seed import open_shop
 
-    created = driver.expect(201, "POST", "/v1/merchants", {
-        "name": "Kawiarnia Bench", "timezone": "Europe/Warsaw", "currency": "PLN", "program": DEMO_PROGRAM,
-    }, bearer(admin_token))
-    merchant_id, owner_key = created["merchantId"], created["apiKey"]
-    locations = [driver.expect(201, "POST", f"/v1/merchants/{merchant_id}/locations", {"name": name},
-                               bearer(owner_key))["locationId"] for name in ("Old Town", "Riverside")]
-    staff = driver.expect(201, "POST", f"/v1/merchants/{merchant_id}/api-keys",
-                          {"role": "staff", "locationIds": [locations[0]]}, bearer(owner_key))
-    return World(merchant_id, owner_key, staff["apiKey"], locations)
+    def call(method: str, path: str, body: Any, token: str | None) -> dict:
+        return driver.expect(201, method, path, body, bearer(token) if token else None)
+
+    shop = open_shop(call, admin_token, name="Kawiarnia Bench")
+    return World(shop.merchant_id, shop.owner_key, shop.staff_key, shop.locations)
 
 
 class Members:

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from infra.http_body import BodyTooLarge, read_request_body
 from infra.template import (
@@ -67,6 +67,24 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes = b""
     source_ip: str = "127.0.0.1"
+
+
+def json_request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                 query: dict | None = None) -> HttpRequest:
+    """A request as a client sends it: dicts and lists as JSON, str and bytes as they are."""
+    target = f"{path}?{urlencode(query)}" if query else path
+    all_headers = {name.lower(): value for name, value in (headers or {}).items()}
+    if body is None:
+        payload = b""
+    elif isinstance(body, bytes):
+        payload = body
+    elif isinstance(body, str):
+        payload = body.encode()
+    else:
+        payload = json.dumps(body).encode()
+    if payload:
+        all_headers.setdefault("content-type", "application/json")
+    return HttpRequest(method, target, list(all_headers.items()), payload)
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 DEMO_PROGRAM = {
@@ -20,40 +22,56 @@ DEMO_PROGRAM = {
 }
 
 
-def _call(base_url: str, method: str, path: str, token: str | None = None, body: Any = None) -> dict:
-    request = urllib.request.Request(f"{base_url}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+@dataclass(frozen=True)
+class Shop:
+    merchant_id: str
+    owner_key: str
+    staff_key: str          # valid at locations[0] only
+    locations: list[str]    # "Old Town", "Riverside"
+    program: dict
+
+
+# call(method, path, body, bearer token) -> the JSON reply; it raises on any status other than 2xx.
+Call = Callable[[str, str, Any, str | None], dict]
+
+
+def open_shop(call: Call, admin_token: str, *, name: str, program: dict | None = None) -> Shop:
+    """A merchant with two locations and a staff key for the first, made through the API itself."""
+    body = {"name": name, "timezone": "Europe/Warsaw", "currency": "PLN", "program": program or DEMO_PROGRAM}
+    merchant = call("POST", "/v1/merchants", body, admin_token)
+    merchant_id, owner_key = merchant["merchantId"], merchant["apiKey"]
+    locations = [call("POST", f"/v1/merchants/{merchant_id}/locations", {"name": location}, owner_key)["locationId"]
+                 for location in ("Old Town", "Riverside")]
+    staff = call("POST", f"/v1/merchants/{merchant_id}/api-keys", {"role": "staff", "locationIds": [locations[0]]},
+                 owner_key)
+    return Shop(merchant_id, owner_key, staff["apiKey"], locations, merchant["program"])
 
 
 def seed_demo(base_url: str, admin_token: str) -> dict[str, Any]:
-    """Creates the demo merchant over the API itself, exactly as a merchant's developer would."""
-    merchant = _call(base_url, "POST", "/v1/merchants", admin_token, {
-        "name": "Kawiarnia Bywalec", "timezone": "Europe/Warsaw", "currency": "PLN", "program": DEMO_PROGRAM})
-    merchant_id, owner_key = merchant["merchantId"], merchant["apiKey"]
-    locations = [
-        _call(base_url, "POST", f"/v1/merchants/{merchant_id}/locations", owner_key, {"name": name})
-        for name in ("Old Town", "Riverside")
-    ]
-    staff = _call(base_url, "POST", f"/v1/merchants/{merchant_id}/api-keys", owner_key,
-                  {"role": "staff", "locationIds": [locations[0]["locationId"]]})
-    counter = _call(base_url, "GET",
-                    f"/v1/merchants/{merchant_id}/locations/{locations[0]['locationId']}/counter-code", owner_key)
+    """Creates the demo merchant over HTTP, exactly as a merchant's developer would."""
+
+    def call(method: str, path: str, body: Any = None, token: str | None = None) -> dict:
+        request = urllib.request.Request(f"{base_url}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    shop = open_shop(call, admin_token, name="Kawiarnia Bywalec")
+    old_town, riverside = shop.locations
+    counter_path = f"/v1/merchants/{shop.merchant_id}/locations/{old_town}/counter-code"
+    counter = call("GET", counter_path, token=shop.owner_key)
     return {
         "adminToken": admin_token,
-        "merchantId": merchant_id,
-        "ownerApiKey": owner_key,
-        "staffApiKey": staff["apiKey"],
-        "cardPageUrl": f"{base_url}/v1/m/{merchant_id}",
+        "merchantId": shop.merchant_id,
+        "ownerApiKey": shop.owner_key,
+        "staffApiKey": shop.staff_key,
+        "cardPageUrl": f"{base_url}/v1/m/{shop.merchant_id}",
         "counterCodeUrl": counter["url"],
         "lines": [
-            f"locations:    {locations[0]['locationId']} (Old Town, staff key), "
-            f"{locations[1]['locationId']} (Riverside)",
-            "counter code rotates every 60 s: GET "
-            f"/v1/merchants/{merchant_id}/locations/{locations[0]['locationId']}/counter-code?format=svg",
+            f"locations:    {old_town} (Old Town, staff key), {riverside} (Riverside)",
+            f"counter code rotates every 60 s: GET {counter_path}?format=svg",
         ],
     }

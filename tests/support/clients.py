@@ -7,9 +7,9 @@ import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from infra.local_api import HttpRequest, LocalApi
+from infra.local_api import LocalApi, json_request
 
 
 @dataclass
@@ -32,22 +32,6 @@ class Reply:
         return body.get("error", {}).get("code") if isinstance(body, dict) else None
 
 
-def _prepare(path: str, body: Any, headers: dict[str, str] | None, query: dict | None) -> tuple[str, bytes, dict]:
-    target = f"{path}?{urlencode(query)}" if query else path
-    all_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    if body is None:
-        payload = b""
-    elif isinstance(body, bytes):
-        payload = body
-    elif isinstance(body, str):
-        payload = body.encode()
-    else:
-        payload = json.dumps(body).encode()
-    if payload:
-        all_headers.setdefault("content-type", "application/json")
-    return target, payload, all_headers
-
-
 class HandlerClient:
     """API Gateway v2 events built from template.yaml's routes, handed to the same handlers Lambda runs."""
 
@@ -56,8 +40,7 @@ class HandlerClient:
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                 query: dict | None = None) -> Reply:
-        target, payload, all_headers = _prepare(path, body, headers, query)
-        response = self.api.handle(HttpRequest(method, target, list(all_headers.items()), payload))
+        response = self.api.handle(json_request(method, path, body, headers, query))
         return Reply(response.status, {k.lower(): v for k, v in response.headers}, response.body)
 
 
@@ -77,11 +60,11 @@ class HttpClient:
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                 query: dict | None = None) -> Reply:
-        target, payload, all_headers = _prepare(path, body, headers, query)
+        request = json_request(method, path, body, headers, query)
         for attempt in range(2):
             conn = self._connection()
             try:
-                conn.request(method, target, body=payload or None, headers=all_headers)
+                conn.request(method, request.target, body=request.body or None, headers=dict(request.headers))
                 response = conn.getresponse()
                 return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):

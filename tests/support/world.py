@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.seed import open_shop
 from tests.support.clients import Reply
 
 ADMIN_TOKEN = "test-admin-token"
@@ -113,19 +114,11 @@ DEFAULT_TEST_PROGRAM = {
 
 
 def create_world(client: Any, program: dict | None = None, name: str | None = None) -> MerchantWorld:
-    program = program or DEFAULT_TEST_PROGRAM
-    reply = client.request("POST", "/v1/merchants", {
-        "name": name or f"Café {uuid.uuid4().hex[:6]}", "timezone": "Europe/Warsaw", "currency": "PLN",
-        "program": program}, bearer(ADMIN_TOKEN))
-    assert reply.status == 201, reply.raw
-    merchant_id, owner_key = reply.json["merchantId"], reply.json["apiKey"]
-    locations = []
-    for location_name in ("Old Town", "Riverside"):
-        created = client.request("POST", f"/v1/merchants/{merchant_id}/locations", {"name": location_name},
-                                 bearer(owner_key))
-        assert created.status == 201, created.raw
-        locations.append(created.json["locationId"])
-    key = client.request("POST", f"/v1/merchants/{merchant_id}/api-keys",
-                         {"role": "staff", "locationIds": [locations[0]]}, bearer(owner_key))
-    assert key.status == 201, key.raw
-    return MerchantWorld(client, merchant_id, owner_key, locations, key.json["apiKey"], reply.json["program"])
+    def call(method: str, path: str, body: Any, token: str | None) -> dict:
+        reply = client.request(method, path, body, bearer(token) if token else None)
+        assert reply.status == 201, reply.raw
+        return reply.json
+
+    shop = open_shop(call, ADMIN_TOKEN, name=name or f"Café {uuid.uuid4().hex[:6]}",
+                     program=program or DEFAULT_TEST_PROGRAM)
+    return MerchantWorld(client, shop.merchant_id, shop.owner_key, shop.locations, shop.staff_key, shop.program)
