@@ -29,7 +29,7 @@ def create_member(merchantId: str, body: Enroll):
 @router.get("/v1/merchants/<merchantId>/members", tags=["members"], security=KEY)
 def lookup_members(merchantId: str, phone: Annotated[str | None, Query(max_length=32)] = None,
                    email: Annotated[str | None, Query(max_length=254)] = None) -> dict:
-    return enroll.lookup(http.caller(router), merchantId, phone, email)
+    return enroll.lookup(http.caller(router), merchantId, http.query_phone(phone), email)
 
 
 @router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY)

@@ -30,6 +30,13 @@ def base_url(router: Router) -> str:
     return f"{scheme}://{host}{prefix}"
 
 
+def query_phone(value: str | None) -> str | None:
+    """A phone number from a query string, where an unencoded "+" arrives as a space (form decoding)."""
+    if value and value.startswith(" ") and value.strip()[:1].isdigit():
+        return "+" + value.strip()
+    return value
+
+
 def json_reply(status: int, body: dict) -> Response:
     # Sorted keys: a replayed reply (read back from the idempotency record) is byte-identical to the first.
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))

@@ -128,8 +128,6 @@ def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | Non
     if not phone and not email:
         raise ValidationFailed("Look members up by phone or email.",
                                details=[{"field": "phone", "message": "Give ?phone= or ?email=."}])
-    if phone and phone.startswith(" ") and phone.strip()[:1].isdigit():
-        phone = "+" + phone.strip()  # an unencoded "+" in a query string arrives as a space
     member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
                                     normalize_email(email) if email else None)
     if member_id is None:
