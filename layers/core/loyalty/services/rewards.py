@@ -100,14 +100,16 @@ class Redemption:
 def redeem(caller: Caller, request: Redemption) -> dict:
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
-    location_id = _redemption_location(caller, load_merchant(merchant_id), request.location_id)
+    merchant = load_merchant(merchant_id)
+    location_id = _redemption_location(caller, merchant, request.location_id)
     if request.code:
-        return _redeem_code(merchant_id, normalize_code(request.code), location_id)
-    return _redeem_for_member(caller, merchant_id, request, location_id)
+        return _redeem_code(merchant, normalize_code(request.code), location_id)
+    return _redeem_for_member(merchant, request, location_id)
 
 
-def _redeem_code(merchant_id: str, code: str, location_id: str | None) -> dict:
+def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> dict:
     """Two round trips: the code's guard item, then one conditional write on the member."""
+    merchant_id = merchant.merchant_id
     guard = store.get_guard(keys.reward_code_guard(code))
     if guard is None or guard.merchant_id != merchant_id:
         raise NotFound("No reward with this code.")
@@ -125,16 +127,14 @@ def _redeem_code(merchant_id: str, code: str, location_id: str | None) -> dict:
         _require_open(voucher)
         raise ConcurrentUpdate() from None
     telemetry.count("RewardsRedeemed")
-    merchant = load_merchant(merchant_id)
     return _reply(merchant, member, member.vouchers[guard.ref])
 
 
-def _redeem_for_member(caller: Caller, merchant_id: str, request: Redemption, location_id: str | None) -> dict:
+def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str | None) -> dict:
     """Staff redeem a reward by member: an open voucher for it, or one claimed with points on the spot."""
     if not request.reward_id or not (request.member_token or request.member_id):
         raise ValidationFailed("Give a reward code, or a member and a rewardId.", details=[
             {"field": "code", "message": "Required unless memberToken or memberId and rewardId are given."}])
-    merchant = load_merchant(merchant_id)
 
     def build(member: Member) -> dict:
         plan = MemberPlan(member, clock.now())
@@ -156,7 +156,7 @@ def _redeem_for_member(caller: Caller, merchant_id: str, request: Redemption, lo
         telemetry.count("RewardsRedeemed")
         return _reply(merchant, plan.member, voucher)
 
-    load = lambda: load_for_merchant(merchant_id, member_token=request.member_token,  # noqa: E731
+    load = lambda: load_for_merchant(merchant.merchant_id, member_token=request.member_token,  # noqa: E731
                                      member_id=request.member_id)
     return with_member_retries(load, build)
 
