@@ -10,7 +10,7 @@ from loyalty.domain import ids, tokens
 from loyalty.domain.access import OWNER, STAFF, Caller, require_merchant
 from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, ValidationFailed
 from loyalty.domain.identity import normalize_email, normalize_phone
-from loyalty.domain.model import Member
+from loyalty.domain.model import Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal
 from loyalty.services import clock, views
 from loyalty.services.card import card_json
@@ -51,7 +51,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
 
     existing = _existing_member_id(merchant_id, phone, email)
     if existing:
-        return _existing(caller, merchant_id, existing)
+        return _existing(caller, merchant, existing)
 
     referrer_id, referral_note = _referral(merchant, request.referral_code, phone, email)
     now = clock.now()
@@ -78,7 +78,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)
                 if existing:
-                    return _existing(caller, merchant_id, existing)
+                    return _existing(caller, merchant, existing)
             continue  # a code collided: new codes, try again
         telemetry.count("MembersEnrolled")
         body = {"memberId": member_id, "memberToken": token.value, "card": card_json(merchant, member, [])}
@@ -98,16 +98,17 @@ def _existing_member_id(merchant_id: str, phone: str | None, email: str | None) 
     return None
 
 
-def _existing(caller: Caller, merchant_id: str, member_id: str) -> EnrollResult:
+def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResult:
     """The public gets no token for an existing identity; the merchant's staff get the member."""
     if not caller.is_merchant_staff:
         raise AlreadyMember()
-    member = load_for_merchant(merchant_id, member_id=member_id)
+    member = load_for_merchant(merchant.merchant_id, member_id=member_id)
     return EnrollResult(200, {"memberId": member.member_id, "member": views.member_summary_json(member),
-                              "card": card_json(load_merchant(merchant_id), member, [])})
+                              "card": card_json(merchant, member, [])})
 
 
-def _referral(merchant, code: str | None, phone: str | None, email: str | None) -> tuple[str | None, str | None]:
+def _referral(merchant: Merchant, code: str | None, phone: str | None,
+              email: str | None) -> tuple[str | None, str | None]:
     """(referrer id, why it will not be rewarded or None). Unknown codes are a typo worth reporting."""
     if not code:
         return None, None
