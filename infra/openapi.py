@@ -35,30 +35,18 @@ def build_document(root: Path = ROOT) -> dict:
     return with_contract_conventions(json.loads(schema))
 
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _ERROR_SCHEMA = {
     "type": "object", "required": ["error"], "additionalProperties": False,
     "properties": {"error": {
         "type": "object", "required": ["code", "message", "details"],
         "properties": {
-            "code": {"type": "string", "examples": ["cooldown"]},
+            "code": {"type": "string", "examples": ["cooldown"],
+                     "description": "What went wrong; each response lists the codes it can carry."},
             "message": {"type": "string", "description": "A sentence a person understands."},
             "details": {"type": "array", "items": {"type": "object"},
                         "description": "Field-level problems: {field, message}."},
         },
     }},
-}
-_ERROR_STATUSES = {
-    "400": "Malformed JSON, or an unknown or forged counter code or member token",
-    "401": "Missing or unknown credentials",
-    "403": "Known caller, not allowed here",
-    "404": "Does not exist, or belongs to another merchant",
-    "409": "State conflict (already_member, already_redeemed, insufficient_balance, reward_expired, ...)",
-    "413": "Body over 64 KB",
-    "415": "Body is not JSON",
-    "422": "Body fails validation (field-level details), idempotency_key_reused, invalid_referral",
-    "429": "Cooldown; see Retry-After",
-    "503": "DynamoDB throttled or unavailable; nothing was written; see Retry-After",
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
@@ -70,19 +58,24 @@ _IDEMPOTENCY_KEY = {
 
 
 def with_contract_conventions(document: dict) -> dict:
-    """What the routes share and Powertools cannot infer: the error envelope, Idempotency-Key, HTML pages."""
+    """What the routes share and Powertools cannot infer: the error envelope, the errors the plumbing can
+    answer with (added to each route's own), Idempotency-Key."""
+    from loyalty.api.contract import declared_errors, error_responses, plumbing_errors
+
     document["components"]["schemas"]["Error"] = _ERROR_SCHEMA
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         document["components"]["schemas"].pop(name, None)
-    for path, operations in document["paths"].items():
+    for operations in document["paths"].values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status, description in _ERROR_STATUSES.items():
-                responses[status] = {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+            has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+            errors = declared_errors(operation) + list(plumbing_errors(
+                method, has_body="requestBody" in operation, has_query=has_query))
+            for status in [status for status in responses if int(status) >= 400]:
+                del responses[status]  # Powertools' own 422 is replaced by the envelope
+            responses.update({str(status): response for status, response in error_responses(errors).items()})
             if method == "post":
                 operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
-            if path == "/v1/m/{merchantId}":
-                responses["200"] = {"description": "The mobile web card page", "content": {"text/html": {}}}
     return document
 
 

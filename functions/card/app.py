@@ -3,27 +3,33 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
+from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.security import CARD
+from loyalty.domain.errors import ConcurrentUpdate, Forbidden, InvalidMemberToken, NotFound, Unauthorized
+from loyalty.replies.base import Health
+from loyalty.replies.cards import MyCard
 from loyalty.services import card
 
 router = Router()
 
 
-@router.get("/v1/me", tags=["members"], security=CARD)
-def my_card() -> dict:
+@router.get("/v1/me", tags=["members"], security=CARD, operation_id="getCard",
+            responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ConcurrentUpdate))
+def my_card() -> MyCard:
     return card.my_card(http.caller(router))
 
 
-@router.get("/v1/m/<merchantId>", tags=["web"])
+@router.get("/v1/m/<merchantId>", tags=["web"], operation_id="getCardPage",
+            responses=responses(NotFound, replies={200: {"text/html": {"type": "string"}}}))
 def card_page(merchantId: str):
     html = card.card_page(merchantId, http.base_url(router))
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/v1/health", tags=["health"])
-def health() -> dict:
-    return {"status": "ok"}
+@router.get("/v1/health", tags=["health"], operation_id="getHealth", responses=responses())
+def health() -> Health:
+    return Health()
 
 
 app = make_resolver(router)

@@ -6,51 +6,66 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
+from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.api.security import KEY
+from loyalty.domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from loyalty.domain.program import Program
+from loyalty.replies.merchants import CounterCode, Location, LocationList, MerchantCreated, StaffKey
 from loyalty.services import merchants
 
 router = Router()
 
 
-@router.post("/v1/merchants", tags=["merchants"], status_code=201, security=KEY)
+# Every merchant route checks the key's merchant and role; another merchant's things are 404.
+KEY_CHECKS = (Unauthorized, Forbidden, NotFound)
+
+
+@router.post("/v1/merchants", tags=["merchants"], status_code=201, security=KEY, operation_id="createMerchant",
+             responses=responses(Unauthorized, Forbidden, replies={201: MerchantCreated}))
 def create_merchant(body: CreateMerchant):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_merchant(
         who, body.name, body.timezone, body.currency, body.program)))
 
 
-@router.post("/v1/merchants/<merchantId>/locations", tags=["merchants"], status_code=201, security=KEY)
+@router.post("/v1/merchants/<merchantId>/locations", tags=["merchants"], status_code=201, security=KEY,
+             operation_id="createLocation", responses=responses(*KEY_CHECKS, replies={201: Location}))
 def create_location(merchantId: str, body: CreateLocation):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.add_location(who, merchantId, body.name, body.timezone)))
 
 
-@router.get("/v1/merchants/<merchantId>/locations", tags=["merchants"], security=KEY)
-def list_locations(merchantId: str) -> dict:
+@router.get("/v1/merchants/<merchantId>/locations", tags=["merchants"], security=KEY, operation_id="listLocations",
+            responses=responses(*KEY_CHECKS))
+def list_locations(merchantId: str) -> LocationList:
     return merchants.list_locations(http.caller(router), merchantId)
 
 
-@router.post("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], status_code=201, security=KEY)
+@router.post("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], status_code=201, security=KEY,
+             operation_id="createApiKey", responses=responses(*KEY_CHECKS, ValidationFailed, replies={201: StaffKey}))
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
 
 
-@router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY)
-def get_program(merchantId: str) -> dict:
+@router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY, operation_id="getProgram",
+            responses=responses(*KEY_CHECKS))
+def get_program(merchantId: str) -> Program:
     return merchants.get_program(http.caller(router), merchantId)
 
 
-@router.put("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY)
-def put_program(merchantId: str, body: Program) -> dict:
+@router.put("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY, operation_id="updateProgram",
+            responses=responses(*KEY_CHECKS))
+def put_program(merchantId: str, body: Program) -> Program:
     return merchants.put_program(http.caller(router), merchantId, body)
 
 
 @router.get("/v1/merchants/<merchantId>/locations/<locationId>/counter-code", tags=["counter codes"],
-            security=KEY)
+            security=KEY, operation_id="getCounterCode", responses=responses(*KEY_CHECKS, replies={200: {
+                "application/json": CounterCode, "image/svg+xml": {"type": "string"},
+                "image/png": {"type": "string", "format": "binary"}}}))
 def counter_code(merchantId: str, locationId: str,
                  format: Annotated[Literal["json", "svg", "png"], Query()] = "json"):
     reply = merchants.counter_code(http.caller(router), merchantId, locationId, http.base_url(router))

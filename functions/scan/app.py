@@ -2,15 +2,32 @@
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
+from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.scans import Scan
 from loyalty.api.security import CARD_OR_KEY
+from loyalty.domain.errors import (
+    ConcurrentUpdate,
+    Cooldown,
+    CounterCodeExpired,
+    Forbidden,
+    InvalidCounterCode,
+    InvalidMemberToken,
+    NotFound,
+    ReceiptAlreadyCounted,
+    Unauthorized,
+    ValidationFailed,
+)
+from loyalty.replies.scans import ScanResult
 from loyalty.services import scan
 
 router = Router()
 
 
-@router.post("/v1/scans", tags=["scans"], security=CARD_OR_KEY)
+@router.post("/v1/scans", tags=["scans"], security=CARD_OR_KEY, operation_id="recordScan",
+             responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ValidationFailed, InvalidCounterCode,
+                                 CounterCodeExpired, NotFound, Cooldown, ReceiptAlreadyCounted, ConcurrentUpdate,
+                                 replies={200: ScanResult}))
 def post_scan(body: Scan):
     who = http.caller(router)
     request = scan.ScanRequest(

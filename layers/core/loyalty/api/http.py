@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel
 
 from loyalty.domain.access import Caller
 from loyalty.settings import get_settings
@@ -37,21 +38,35 @@ def query_phone(value: str | None) -> str | None:
     return value
 
 
-def json_reply(status: int, body: dict) -> Response:
+def wire(reply: BaseModel) -> dict:
+    """A reply model as the JSON-ready dict the client receives: camelCase, times as ISO strings, nulls kept."""
+    return reply.model_dump(mode="json", by_alias=True)
+
+
+def json_reply(status: int, body: dict | BaseModel) -> Response:
+    if isinstance(body, BaseModel):
+        body = wire(body)
     # Sorted keys: a replayed reply (read back from the idempotency record) is byte-identical to the first.
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
-def once(router: Router, who: Caller, work: Callable[[], tuple[int, dict]]) -> Response:
-    """Run a POST's work; with an Idempotency-Key, at most once per caller, route and key."""
+def once(router: Router, who: Caller, work: Callable[[], tuple[int, BaseModel]]) -> Response:
+    """Run a POST's work; with an Idempotency-Key, at most once per caller, route and key.
+
+    The reply model is stored as its JSON-ready dict, so a replay is built from the record alone."""
     event = router.current_event
     key = (event.headers or {}).get("idempotency-key")
+
+    def wire_work() -> tuple[int, dict]:
+        status, reply = work()
+        return status, wire(reply)
+
     if key is None:
-        status, body = work()
+        status, body = wire_work()
     else:
         # Imported on first use: requests without a key (most scans) never load boto3 and Powertools Idempotency.
         from loyalty.api.idempotency import run_once
 
         route = f"{event.http_method} {event.path}"
-        status, body = run_once(who.identity, route, key, event.json_body, work, router.lambda_context)
+        status, body = run_once(who.identity, route, key, event.json_body, wire_work, router.lambda_context)
     return json_reply(status, body)

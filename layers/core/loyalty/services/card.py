@@ -8,8 +8,9 @@ from functools import cache
 from loyalty.domain import qr
 from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import NotFound
-from loyalty.domain.model import LedgerEntry, Member, Merchant
-from loyalty.services import clock, views
+from loyalty.domain.model import Member
+from loyalty.replies.cards import Card, MyCard
+from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token
 from loyalty.services.merchants import load_merchant
@@ -18,27 +19,13 @@ from loyalty.store import members as store
 HISTORY_LENGTH = 10
 
 
-def card_json(merchant: Merchant, member: Member, history: list[LedgerEntry]) -> dict:
-    return {
-        "memberId": member.member_id,
-        "merchant": {"merchantId": merchant.merchant_id, "name": merchant.name, "currency": merchant.currency},
-        "points": {"balance": member.balance, "lifetime": member.lifetime_points},
-        **{key: value for key, value in views.progress_json(merchant, member).items() if key != "balance"},
-        "rewards": [views.voucher_json(v) for v in member.open_vouchers()],
-        "catalog": views.catalog_json(merchant, member),
-        "referralCode": member.referral_code,
-        "history": [{"at": views.iso(e.at), "kind": e.kind, "points": e.points, "stamps": e.stamps,
-                     "label": e.label} for e in history],
-    }
-
-
-def my_card(caller: Caller) -> dict:
+def my_card(caller: Caller) -> MyCard:
     token = require_member(caller)
     member = settle_expired(lambda: load_by_token(token))
     merchant = load_merchant(member.merchant_id)
-    body = card_json(merchant, member, store.recent_ledger(member.member_id, HISTORY_LENGTH))
-    body["qrSvg"] = qr.qr_svg(token)  # the personal card QR staff scan: it holds the member token
-    return body
+    history = store.recent_ledger(member.member_id, HISTORY_LENGTH)
+    # The personal card QR staff scan: it holds the member token.
+    return MyCard(**Card.fields(merchant, member, history), qr_svg=qr.qr_svg(token))
 
 
 def settle_expired(load) -> Member:

@@ -12,8 +12,9 @@ from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferr
 from loyalty.domain.identity import normalize_email, normalize_phone
 from loyalty.domain.model import Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal
-from loyalty.services import clock, views
-from loyalty.services.card import card_json
+from loyalty.replies.cards import Card
+from loyalty.replies.members import ExistingMember, Joined, MemberList, MemberProfile, MemberSummary, ReferralNote
+from loyalty.services import clock
 from loyalty.services.members import load_for_merchant
 from loyalty.services.merchants import load_merchant
 from loyalty.store import keys
@@ -35,7 +36,7 @@ class Enrollment:
 @dataclass(frozen=True)
 class EnrollResult:
     status: int
-    body: dict
+    body: Joined | ExistingMember
 
 
 def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResult:
@@ -81,11 +82,12 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
                     return _existing(caller, merchant, existing)
             continue  # a code collided: new codes, try again
         telemetry.count("MembersEnrolled")
-        body = {"memberId": member_id, "memberToken": token.value, "card": card_json(merchant, member, [])}
+        referral = None
         if request.referral_code:
-            body["referral"] = {"status": member.referral_status or NOT_REWARDED, "message": referral_note
-                                or "Your friend's invite is noted: you both get a reward on your first visit."}
-        return EnrollResult(201, body)
+            referral = ReferralNote(status=member.referral_status or NOT_REWARDED, message=referral_note
+                                    or "Your friend's invite is noted: you both get a reward on your first visit.")
+        return EnrollResult(201, Joined(member_id=member_id, member_token=token.value,
+                                        card=Card.of(merchant, member, []), referral=referral))
     raise ConcurrentUpdate()
 
 
@@ -103,8 +105,8 @@ def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResul
     if not caller.is_merchant_staff:
         raise AlreadyMember()
     member = load_for_merchant(merchant.merchant_id, member_id=member_id)
-    return EnrollResult(200, {"memberId": member.member_id, "member": views.member_summary_json(member),
-                              "card": card_json(merchant, member, [])})
+    return EnrollResult(200, ExistingMember(member_id=member.member_id, member=MemberSummary.of(member),
+                                            card=Card.of(merchant, member, [])))
 
 
 def _referral(merchant: Merchant, code: str | None, phone: str | None,
@@ -124,7 +126,7 @@ def _referral(merchant: Merchant, code: str | None, phone: str | None,
     return referrer.member_id, referral_refusal(merchant.program, referrer, phone, email, rewarded)
 
 
-def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> dict:
+def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> MemberList:
     require_merchant(caller, merchant_id, OWNER, STAFF)
     if not phone and not email:
         raise ValidationFailed("Look members up by phone or email.",
@@ -132,22 +134,11 @@ def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | Non
     member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
                                     normalize_email(email) if email else None)
     if member_id is None:
-        return {"members": []}
-    return {"members": [views.member_summary_json(load_for_merchant(merchant_id, member_id=member_id))]}
+        return MemberList(members=[])
+    return MemberList(members=[MemberSummary.of(load_for_merchant(merchant_id, member_id=member_id))])
 
 
-def profile(caller: Caller, merchant_id: str, member_id: str) -> dict:
+def profile(caller: Caller, merchant_id: str, member_id: str) -> MemberProfile:
     require_merchant(caller, merchant_id, OWNER, STAFF)
     member = load_for_merchant(merchant_id, member_id=member_id)
-    ledger = store.recent_ledger(member.member_id, limit=50)
-    return {
-        **views.member_summary_json(member),
-        "visitCount": member.visit_count, "firstVisitAt": views.iso(member.first_visit_at),
-        "lastVisitAt": views.iso(member.last_visit_at), "totalSpend": member.total_spend,
-        "averageBasket": member.total_spend // member.spend_count if member.spend_count else 0,
-        "rewards": [views.voucher_json(v) for v in member.vouchers.values()],
-        "referral": {"code": member.referral_code, "referredBy": member.referred_by,
-                     "status": member.referral_status, "pending": member.referrals_pending,
-                     "rewarded": member.referrals_rewarded},
-        "ledger": [views.ledger_json(entry) for entry in ledger],
-    }
+    return MemberProfile.of(member, store.recent_ledger(member.member_id, limit=50))

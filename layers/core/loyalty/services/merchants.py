@@ -11,9 +11,10 @@ from loyalty.domain.access import OWNER, STAFF, Caller, require_admin, require_l
 from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.model import ApiKey, Location, Merchant
 from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.replies.merchants import CounterCode, LocationList, MerchantCreated, StaffKey
+from loyalty.replies.merchants import Location as LocationReply
 from loyalty.secrets import signing_key
 from loyalty.services import clock
-from loyalty.services.views import iso, location_json
 from loyalty.settings import get_settings
 from loyalty.store import merchants as store
 
@@ -25,34 +26,35 @@ def load_merchant(merchant_id: str) -> Merchant:
     return merchant
 
 
-def create_merchant(caller: Caller, name: str, timezone: str, currency: str, program: Program | None) -> dict:
+def create_merchant(caller: Caller, name: str, timezone: str, currency: str,
+                    program: Program | None) -> MerchantCreated:
     require_admin(caller)
     merchant = Merchant(ids.new_id("mch"), name, timezone, currency.upper(), program or DEFAULT_PROGRAM)
     owner_key = tokens.new_api_key(OWNER)
     store.create_merchant(merchant, ApiKey(ids.new_id("key"), merchant.merchant_id, OWNER), owner_key.hash)
-    return {"merchantId": merchant.merchant_id, "name": merchant.name, "timezone": merchant.timezone,
-            "currency": merchant.currency, "apiKey": owner_key.value, "program": merchant.program.to_json()}
+    return MerchantCreated(merchant_id=merchant.merchant_id, name=merchant.name, timezone=merchant.timezone,
+                           currency=merchant.currency, api_key=owner_key.value, program=merchant.program)
 
 
-def add_location(caller: Caller, merchant_id: str, name: str, timezone: str | None) -> dict:
+def add_location(caller: Caller, merchant_id: str, name: str, timezone: str | None) -> LocationReply:
     require_merchant(caller, merchant_id, OWNER)
     merchant = load_merchant(merchant_id)
     location = Location(ids.new_id("loc"), name, timezone or merchant.timezone)
     store.add_location(merchant_id, location)
-    return location_json(location)
+    return LocationReply.of(location)
 
 
-def list_locations(caller: Caller, merchant_id: str) -> dict:
+def list_locations(caller: Caller, merchant_id: str) -> LocationList:
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = store.get_merchant(merchant_id, fresh=True)
     if merchant is None:
         raise NotFound()
     visible = [loc for loc in merchant.locations.values()
                if caller.role == OWNER or loc.location_id in caller.location_ids]
-    return {"locations": [location_json(loc) for loc in sorted(visible, key=lambda loc: loc.name)]}
+    return LocationList(locations=[LocationReply.of(loc) for loc in sorted(visible, key=lambda loc: loc.name)])
 
 
-def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) -> dict:
+def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) -> StaffKey:
     require_merchant(caller, merchant_id, OWNER)
     merchant = store.get_merchant(merchant_id, fresh=True)
     if merchant is None:
@@ -64,24 +66,24 @@ def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) 
     key = ApiKey(ids.new_id("key"), merchant_id, STAFF, tuple(dict.fromkeys(location_ids)))
     secret = tokens.new_api_key(STAFF)
     store.create_api_key(key, secret.hash)
-    return {"apiKeyId": key.api_key_id, "apiKey": secret.value, "role": STAFF, "locationIds": list(key.location_ids)}
+    return StaffKey(api_key_id=key.api_key_id, api_key=secret.value, role=STAFF, location_ids=list(key.location_ids))
 
 
-def get_program(caller: Caller, merchant_id: str) -> dict:
+def get_program(caller: Caller, merchant_id: str) -> Program:
     require_merchant(caller, merchant_id, OWNER, STAFF)
-    return load_merchant(merchant_id).program.to_json()
+    return load_merchant(merchant_id).program
 
 
-def put_program(caller: Caller, merchant_id: str, program: Program) -> dict:
+def put_program(caller: Caller, merchant_id: str, program: Program) -> Program:
     require_merchant(caller, merchant_id, OWNER)
     load_merchant(merchant_id)
     store.save_program(merchant_id, program)
-    return program.to_json()
+    return program
 
 
 @dataclass(frozen=True)
 class CounterCodeReply:
-    body: dict
+    body: CounterCode
     url: str
 
     def svg(self) -> str:
@@ -104,11 +106,10 @@ def counter_code(caller: Caller, merchant_id: str, location_id: str, base_url: s
     window = get_settings().counter_code_window_seconds
     code = tokens.issue_counter_code(signing_key(), merchant_id, location_id, clock.now().timestamp(), window)
     url = f"{card_page_url(base_url, merchant_id)}?c={quote(code.code)}"
-    body = {
-        "code": code.code, "url": url, "locationId": location_id,
-        "validFrom": iso(datetime.fromtimestamp(code.valid_from(window), UTC)),
-        # The previous window is still accepted, so a code shown until validUntil works one window longer.
-        "validUntil": iso(datetime.fromtimestamp(code.valid_until(window), UTC)),
-        "refreshAfterSeconds": max(1, int(code.valid_until(window) - clock.now().timestamp())),
-    }
+    body = CounterCode(
+        code=code.code, url=url, location_id=location_id,
+        valid_from=datetime.fromtimestamp(code.valid_from(window), UTC),
+        valid_until=datetime.fromtimestamp(code.valid_until(window), UTC),
+        refresh_after_seconds=max(1, int(code.valid_until(window) - clock.now().timestamp())),
+    )
     return CounterCodeReply(body, url)

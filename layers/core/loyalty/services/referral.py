@@ -6,17 +6,19 @@ from urllib.parse import quote
 
 from loyalty.domain import qr
 from loyalty.domain.access import Caller, require_member
+from loyalty.replies.referrals import MyReferral, ReferralOffer
 from loyalty.services.members import load_by_token
 from loyalty.services.merchants import card_page_url, load_merchant
 
 
-def my_referral(caller: Caller, base_url: str) -> dict:
+def my_referral(caller: Caller, base_url: str) -> MyReferral:
     member = load_by_token(require_member(caller))
     merchant = load_merchant(member.merchant_id)
     link = f"{card_page_url(base_url, member.merchant_id)}?ref={quote(member.referral_code or '')}"
     rules = merchant.program.referral
-    return {
-        "code": member.referral_code, "link": link, "qrSvg": qr.qr_svg(link),
-        "pending": member.referrals_pending, "rewarded": member.referrals_rewarded,
-        "offer": {"referrerPoints": rules.referrer_points, "refereePoints": rules.referee_points} if rules else None,
-    }
+    return MyReferral(
+        code=member.referral_code, link=link, qr_svg=qr.qr_svg(link),
+        pending=member.referrals_pending, rewarded=member.referrals_rewarded,
+        offer=ReferralOffer(referrer_points=rules.referrer_points, referee_points=rules.referee_points)
+        if rules else None,
+    )

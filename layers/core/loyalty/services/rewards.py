@@ -27,7 +27,10 @@ from loyalty.domain.model import (
     Merchant,
     Voucher,
 )
-from loyalty.services import clock, views
+from loyalty.replies.cards import IssuedReward, Progress
+from loyalty.replies.rewards import Redemption as RedemptionReply
+from loyalty.replies.rewards import RewardOnCard
+from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token, load_for_merchant
 from loyalty.services.merchants import load_merchant
@@ -39,10 +42,10 @@ from loyalty.store.transaction import ConditionFailed
 MAX_OPEN_REWARDS = 20
 
 
-def claim(caller: Caller, reward_id: str) -> dict:
+def claim(caller: Caller, reward_id: str) -> RewardOnCard:
     token = require_member(caller)
 
-    def build(member: Member) -> dict:
+    def build(member: Member) -> RewardOnCard:
         merchant = load_merchant(member.merchant_id)
         reward = merchant.program.reward(reward_id)
         if reward is None or not reward.points_cost:
@@ -60,22 +63,22 @@ def claim(caller: Caller, reward_id: str) -> dict:
                     ref=voucher.issued_reward_id)
         plan.commit()
         telemetry.count("RewardsClaimed")
-        return {**views.voucher_json(voucher), "rewardId": reward.id, "balance": plan.member.balance}
+        return _on_card(voucher, plan.member)
 
     return with_member_retries(lambda: load_by_token(token), build)
 
 
-def cancel(caller: Caller, issued_reward_id: str) -> dict:
+def cancel(caller: Caller, issued_reward_id: str) -> RewardOnCard:
     token = require_member(caller)
 
-    def build(member: Member) -> dict:
+    def build(member: Member) -> RewardOnCard:
         plan = MemberPlan(member, clock.now())
         plan.settle_expired_vouchers()
         voucher = plan.member.vouchers.get(issued_reward_id)
         if voucher is None:
             raise NotFound("No such reward on this card.")
         if voucher.status == VOUCHER_CANCELLED:  # a retried DELETE: already done, say so again
-            return {**views.voucher_json(voucher), "balance": plan.member.balance}
+            return _on_card(voucher, plan.member)
         _require_open(voucher)
         if voucher.source != "points":
             raise RewardNotActive("A stamp card reward cannot be cancelled; it stays on the card until it expires.")
@@ -83,7 +86,7 @@ def cancel(caller: Caller, issued_reward_id: str) -> dict:
         plan.record("cancel", [LedgerLine("cancel", voucher.points_locked, 0, f"Cancelled {voucher.name}")],
                     ref=voucher.issued_reward_id)
         plan.commit()
-        return {**views.voucher_json(closed), "balance": plan.member.balance}
+        return _on_card(closed, plan.member)
 
     return with_member_retries(lambda: load_by_token(token), build)
 
@@ -97,7 +100,7 @@ class Redemption:
     location_id: str | None = None
 
 
-def redeem(caller: Caller, request: Redemption) -> dict:
+def redeem(caller: Caller, request: Redemption) -> RedemptionReply:
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
@@ -107,7 +110,7 @@ def redeem(caller: Caller, request: Redemption) -> dict:
     return _redeem_for_member(merchant, request, location_id)
 
 
-def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> dict:
+def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> RedemptionReply:
     """Two round trips: the code's guard item, then one conditional write on the member."""
     merchant_id = merchant.merchant_id
     guard = store.get_guard(keys.reward_code_guard(code))
@@ -130,13 +133,13 @@ def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> dict
     return _reply(merchant, member, member.vouchers[guard.ref])
 
 
-def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str | None) -> dict:
+def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str | None) -> RedemptionReply:
     """Staff redeem a reward by member: an open voucher for it, or one claimed with points on the spot."""
     if not request.reward_id or not (request.member_token or request.member_id):
         raise ValidationFailed("Give a reward code, or a member and a rewardId.", details=[
             {"field": "code", "message": "Required unless memberToken or memberId and rewardId are given."}])
 
-    def build(member: Member) -> dict:
+    def build(member: Member) -> RedemptionReply:
         plan = MemberPlan(member, clock.now())
         plan.settle_expired_vouchers()
         redemption_id = ids.new_id("rdm")
@@ -181,6 +184,10 @@ def _require_open(voucher: Voucher) -> None:
         raise RewardNotActive(f"This reward was {voucher.status}.")
 
 
-def _reply(merchant: Merchant, member: Member, voucher: Voucher) -> dict:
-    return {"redemptionId": voucher.redemption_id, "reward": views.voucher_json(voucher),
-            "memberId": member.member_id, **views.progress_json(merchant, member)}
+def _on_card(voucher: Voucher, member: Member) -> RewardOnCard:
+    return RewardOnCard(**IssuedReward.fields(voucher), balance=member.balance)
+
+
+def _reply(merchant: Merchant, member: Member, voucher: Voucher) -> RedemptionReply:
+    return RedemptionReply(redemption_id=voucher.redemption_id, reward=IssuedReward.of(voucher),
+                           member_id=member.member_id, **Progress.fields(merchant, member))

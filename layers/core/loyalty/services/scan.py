@@ -30,8 +30,10 @@ from loyalty.domain.errors import (
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, REWARDED, referral_month
 from loyalty.domain.stamps import add_stamps
+from loyalty.replies.cards import IssuedReward, Line, Progress
+from loyalty.replies.scans import Awarded, ScanResult
 from loyalty.secrets import signing_key
-from loyalty.services import clock, views
+from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token, load_for_merchant
 from loyalty.services.merchants import load_merchant
@@ -52,7 +54,7 @@ class ScanRequest:
     receipt_id: str | None = None
 
 
-def record_scan(caller: Caller, request: ScanRequest) -> dict:
+def record_scan(caller: Caller, request: ScanRequest) -> ScanResult:
     """A member's own phone scans the counter code; staff and POS scan the member's card."""
     if caller.role == MEMBER:
         if not request.counter_code:
@@ -68,7 +70,7 @@ def record_scan(caller: Caller, request: ScanRequest) -> dict:
     return staff_scan(caller, request)
 
 
-def member_scan(caller: Caller, counter_code: str) -> dict:
+def member_scan(caller: Caller, counter_code: str) -> ScanResult:
     """The member's phone scanned the QR at the till: a visit at that code's location."""
     token = require_member(caller)
     now = clock.now()
@@ -90,7 +92,7 @@ def member_scan(caller: Caller, counter_code: str) -> dict:
     return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False)
 
 
-def staff_scan(caller: Caller, request: ScanRequest) -> dict:
+def staff_scan(caller: Caller, request: ScanRequest) -> ScanResult:
     """Staff scanned the member's card and entered the bill: a visit plus spend-based points."""
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
@@ -109,11 +111,11 @@ def staff_scan(caller: Caller, request: ScanRequest) -> dict:
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
                   items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
-                  spend_counts_in_cooldown: bool) -> dict:
+                  spend_counts_in_cooldown: bool) -> ScanResult:
     program = merchant.program
     referral_blocked = False
 
-    def build(member: Member) -> dict:
+    def build(member: Member) -> ScanResult:
         now = clock.now()  # per attempt: a retry after losing a race must not predate the winner's visit
         plan = MemberPlan(member, now)
         plan.settle_expired_vouchers()
@@ -156,13 +158,12 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         telemetry.count("Visits" if counts else "SpendOnlyScans")
         telemetry.count("PointsIssued", max(0, award.points))
         telemetry.count("RewardsIssued", len(plan.issued))
-        return {
-            "scanId": scan_id, "memberId": member.member_id, "locationId": location_id,
-            "awarded": {"points": award.points, "stamps": award.stamps,
-                        "lines": [views.line_json(line) for line in award.lines]},
-            **views.progress_json(merchant, plan.member),
-            "rewardsIssued": [views.voucher_json(v) for v in plan.issued],
-        }
+        return ScanResult(
+            scan_id=scan_id, member_id=member.member_id, location_id=location_id,
+            awarded=Awarded(points=award.points, stamps=award.stamps, lines=[Line.of(line) for line in award.lines]),
+            **Progress.fields(merchant, plan.member),
+            rewards_issued=[IssuedReward.of(v) for v in plan.issued],
+        )
 
     def on_conflict(lost: ConditionFailed) -> None:
         nonlocal referral_blocked

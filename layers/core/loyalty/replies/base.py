@@ -1,0 +1,26 @@
+"""The base of every reply model, and the wire format of times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# A UTC instant on the wire: "2026-11-22T10:15:00Z" (whole seconds, always Z).
+Instant = Annotated[datetime, PlainSerializer(iso, return_type=str),
+                    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-22T10:15:00Z"]})]
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class Health(Reply):
+    status: str = "ok"

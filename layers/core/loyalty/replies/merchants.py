@@ -1,0 +1,53 @@
+"""Replies of merchant administration: merchants, locations, staff keys, counter codes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from loyalty.domain.model import Location as LocationRecord
+from loyalty.domain.program import Program
+from loyalty.replies.base import Instant, Reply
+
+
+class MerchantCreated(Reply):
+    """A new merchant and its owner key, shown this once."""
+
+    merchant_id: str
+    name: str
+    timezone: str
+    currency: str
+    api_key: str
+    program: Program
+
+
+class Location(Reply):
+    location_id: str
+    name: str
+    timezone: str
+
+    @classmethod
+    def of(cls, location: LocationRecord) -> Location:
+        return cls(location_id=location.location_id, name=location.name, timezone=location.timezone)
+
+
+class LocationList(Reply):
+    locations: list[Location]
+
+
+class StaffKey(Reply):
+    """A new staff key, shown this once."""
+
+    api_key_id: str
+    api_key: str
+    role: Literal["staff"]
+    location_ids: list[str]
+
+
+class CounterCode(Reply):
+    code: str
+    url: str
+    location_id: str
+    valid_from: Instant
+    # The previous window is still accepted, so a code shown until validUntil works one window longer.
+    valid_until: Instant
+    refresh_after_seconds: int

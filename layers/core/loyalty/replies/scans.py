@@ -1,0 +1,20 @@
+"""The reply to a scan: what it awarded, and where the member stands now."""
+
+from __future__ import annotations
+
+from loyalty.replies.base import Reply
+from loyalty.replies.cards import IssuedReward, Line, Progress
+
+
+class Awarded(Reply):
+    points: int
+    stamps: int
+    lines: list[Line]
+
+
+class ScanResult(Progress):
+    scan_id: str
+    member_id: str
+    location_id: str
+    awarded: Awarded
+    rewards_issued: list[IssuedReward]
