@@ -64,8 +64,8 @@ def put_program(merchantId: str, body: Program) -> Program:
 
 @router.get("/v1/merchants/<merchantId>/locations/<locationId>/counter-code", tags=["counter codes"],
             security=KEY, operation_id="getCounterCode", responses=responses(*KEY_CHECKS, replies={200: {
-                "application/json": CounterCode, "image/svg+xml": {"type": "string"},
-                "image/png": {"type": "string", "format": "binary"}}}))
+                "application/json": CounterCode, "image/svg+xml": {},
+                "image/png": {}}}))
 def counter_code(merchantId: str, locationId: str,
                  format: Annotated[Literal["json", "svg", "png"], Query()] = "json"):
     reply = merchants.counter_code(http.caller(router), merchantId, locationId, http.base_url(router))

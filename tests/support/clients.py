@@ -1,4 +1,7 @@
-"""Two ways to call the API with one interface: through the handlers in-process, or over real HTTP."""
+"""Two ways to call the API with one interface: through the handlers in-process, or over real HTTP.
+
+Both check every reply against the committed OpenAPI document (tests/support/contract.py): a reply
+the document does not describe fails the test that received it."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.local_api import LocalApi, json_request
+from tests.support.contract import committed_contract
 
 
 @dataclass
@@ -40,8 +44,10 @@ class HandlerClient:
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                 query: dict | None = None) -> Reply:
-        response = self.api.handle(json_request(method, path, body, headers, query))
-        return Reply(response.status, {k.lower(): v for k, v in response.headers}, response.body)
+        request = json_request(method, path, body, headers, query)
+        response = self.api.handle(request)
+        return _checked(method, request.target, Reply(response.status, {k.lower(): v for k, v in response.headers},
+                                                      response.body))
 
 
 class HttpClient:
@@ -66,10 +72,16 @@ class HttpClient:
             try:
                 conn.request(method, request.target, body=request.body or None, headers=dict(request.headers))
                 response = conn.getresponse()
-                return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+                reply = Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+                return _checked(method, request.target, reply)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 conn.close()
                 self._local.conn = None
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+
+def _checked(method: str, target: str, reply: Reply) -> Reply:
+    committed_contract().check(method, target, reply.status, reply.headers, reply.raw)
+    return reply

@@ -66,7 +66,8 @@ def responses(*raises: type[LoyaltyError], replies: dict[int, Reply] | None = No
     """A route's documented responses.
 
     ``replies`` maps a success status to its reply: a model, ``None`` for the route's return type
-    (its annotation), or ``{media type: model or JSON schema}`` for replies in several formats.
+    (its annotation), or ``{media type: model or JSON schema}`` for replies in several formats
+    (an empty schema for raw bytes such as images).
     """
     documented: dict[int, dict] = {}
     for status, reply in (replies or {200: None}).items():
@@ -115,7 +116,9 @@ def declared_errors(operation: dict) -> list[type[LoyaltyError]]:
 
 
 def _content(value: type[BaseModel] | dict) -> dict:
-    return {"schema": value} if isinstance(value, dict) else {"model": value}
+    if isinstance(value, dict):
+        return {"schema": value} if value else {}  # no schema: raw bytes such as an image
+    return {"model": value}
 
 
 def _success_description(reply: Reply) -> str:

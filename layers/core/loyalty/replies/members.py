@@ -30,7 +30,8 @@ class MemberSummary(Reply):
     @staticmethod
     def fields(member: Member) -> dict:
         return {"member_id": member.member_id, "name": member.name, "phone": member.phone, "email": member.email,
-                "birthday": member.birthday, "consent": ConsentFlags(sms=member.consent_sms, email=member.consent_email),
+                "birthday": member.birthday,
+                "consent": ConsentFlags(sms=member.consent_sms, email=member.consent_email),
                 "points": Points(balance=member.balance, lifetime=member.lifetime_points), "stamps": member.stamps,
                 "joined_at": member.created_at}
 

@@ -1,0 +1,125 @@
+"""The OpenAPI document promises per operation only the statuses and error codes it can return, and
+the test clients hold every reply to it (tests/support/contract.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from loyalty.api.errors import STATUS
+
+from tests.support.contract import ContractViolation, committed_contract
+from tests.support.world import bearer
+
+JSON = {"content-type": "application/json"}
+
+
+def _envelope(code: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": "m", "details": []}}).encode()
+
+
+def _operations():
+    for path, operations in committed_contract().document["paths"].items():
+        for method, operation in operations.items():
+            yield method.upper(), path, operation
+
+
+@pytest.mark.parametrize("reply, why", [
+    (("POST", "/v1/scans", 409, JSON, _envelope("already_member")), "a code the route does not declare"),
+    (("POST", "/v1/scans", 429, JSON, _envelope("cooldown")), "429 without Retry-After"),
+    (("POST", "/v1/scans", 200, JSON, b'{"scanId": "scn_1"}'), "a reply missing required fields"),
+    (("GET", "/v1/health", 409, JSON, _envelope("cooldown")), "a status the route does not declare"),
+    (("GET", "/v1/health", 200, {"content-type": "text/html"}, b"<p>ok</p>"), "an undeclared media type"),
+    (("GET", "/v1/merchants/m/locations/l/counter-code", 200, {"content-type": "image/gif"}, b"GIF89a"),
+     "an undeclared image format"),
+    (("GET", "/v1/not-a-route", 200, JSON, b"{}"), "a route the document does not have"),
+])
+def test_the_check_refuses_replies_the_document_does_not_promise(reply, why):
+    with pytest.raises(ContractViolation):
+        committed_contract().check(*reply)
+
+
+def test_the_check_accepts_what_the_document_promises():
+    contract = committed_contract()
+    contract.check("POST", "/v1/scans", 429, {**JSON, "retry-after": "60"}, _envelope("cooldown"))
+    contract.check("POST", "/v1/scans", 410, JSON, _envelope("counter_code_expired"))
+    contract.check("GET", "/v1/merchants/m/locations/l/counter-code?format=png", 200, {"content-type": "image/png"},
+                   b"\x89PNG")
+    contract.check("GET", "/v1/no-such-route", 404, JSON, _envelope("not_found"))
+
+
+def test_a_route_answering_with_an_undeclared_error_fails_the_test_that_called_it(world, monkeypatch):
+    from loyalty.domain.errors import AlreadyMember
+    from loyalty.services import referral
+
+    def undeclared(*args, **kwargs):
+        raise AlreadyMember()
+
+    member = world.enroll()
+    monkeypatch.setattr(referral, "my_referral", undeclared)
+    with pytest.raises(ContractViolation, match="already_member"):
+        world.call("GET", "/v1/me/referral", headers=member.headers)
+
+
+def test_every_declared_code_is_a_domain_error_of_that_status():
+    statuses = {cls.code: status for cls, status in STATUS.items()}
+    for method, path, operation in _operations():
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            codes = response["x-error-codes"]
+            assert codes and all(statuses[code] == int(status) for code in codes), (method, path, status, codes)
+            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            assert ("Retry-After" in response.get("headers", {})) == (status in ("429", "503")), (method, path)
+
+
+def test_operation_ids_are_readable_and_unique():
+    ids = [operation["operationId"] for _, _, operation in _operations()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", op) for op in ids), ids
+    assert {"createMerchant", "recordScan", "claimReward", "getCard"} <= set(ids)
+
+
+def test_only_the_scan_verifies_counter_codes_so_only_it_declares_410():
+    with_410 = {operation["operationId"] for _, _, operation in _operations() if "410" in operation["responses"]}
+    assert with_410 == {"recordScan"}
+
+
+def _concrete(path: str, world, member) -> str:
+    values = {"merchantId": world.merchant_id, "locationId": world.locations[0], "memberId": member.member_id,
+              "issuedRewardId": "rwd_unknown"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), path)
+
+
+def test_every_route_refuses_unknown_credentials_as_declared(world):
+    member = world.enroll()
+    for method, path, _ in _operations():
+        reply = world.call(method, _concrete(path, world, member), None, bearer("bw_owner_forged"))
+        assert (reply.status, reply.error_code) == (401, "unauthorized"), (method, path, reply.raw)
+
+
+def test_merchant_routes_refuse_member_cards_and_other_merchants_as_declared(world, other_world):
+    member = world.enroll()
+    for method, path, operation in _operations():
+        if operation.get("security") != [{"apiKey": []}] or "{merchantId}" not in path:
+            continue
+        body = {} if "requestBody" in operation else None
+        target = _concrete(path, world, member)
+        as_member = world.call(method, target, body, member.headers)
+        as_stranger = world.call(method, target, body, other_world.owner)
+        # The body may be refused first (422); either way only declared codes come back (checked by the client).
+        assert as_member.status in (403, 422), (method, path, as_member.raw)
+        assert as_stranger.status in (404, 422), (method, path, as_stranger.raw)
+
+
+def test_member_routes_refuse_api_keys_and_forged_cards_as_declared(world):
+    member = world.enroll()
+    forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
+    for method, path, operation in _operations():
+        if operation.get("security") != [{"memberToken": []}]:
+            continue
+        body = {"rewardId": "cake"} if "requestBody" in operation else None
+        target = _concrete(path, world, member)
+        assert world.call(method, target, body, world.owner).status == 403, (method, path)
+        assert world.call(method, target, body, {"X-Member-Token": forged}).error_code == "invalid_member_token"
