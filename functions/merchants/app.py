@@ -67,7 +67,8 @@ def put_program(merchantId: str, body: Program) -> Program:
                 "application/json": CounterCode, "image/svg+xml": {},
                 "image/png": {}}}))
 def counter_code(merchantId: str, locationId: str,
-                 format: Annotated[Literal["json", "svg", "png"], Query()] = "json"):
+                 format: Annotated[Literal["json", "svg", "png"], Query(
+                     description="json, or the QR image of the code's url as svg or png")] = "json"):
     reply = merchants.counter_code(http.caller(router), merchantId, locationId, http.base_url(router))
     no_store = {"Cache-Control": "no-store"}
     if format == "svg":

@@ -19,6 +19,7 @@ def server():
 
 @pytest.fixture(scope="session")
 def http(server):
+    # The client checks every reply against docs/openapi.json (status, media type, schema, error codes).
     return HttpClient(server.base_url)
 
 

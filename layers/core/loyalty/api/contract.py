@@ -59,10 +59,10 @@ WITH_QUERY = (ValidationFailed,)
 # An Idempotency-Key: too long or weak, reused with another body, or its first request still running.
 IDEMPOTENT = (ValidationFailed, IdempotencyKeyReused, ServiceUnavailable)
 
-Reply = type[BaseModel] | dict[str, Any] | None
+ReplySpec = type[BaseModel] | dict[str, Any] | None
 
 
-def responses(*raises: type[LoyaltyError], replies: dict[int, Reply] | None = None) -> dict[int, dict]:
+def responses(*raises: type[LoyaltyError], replies: dict[int, ReplySpec] | None = None) -> dict[int, dict]:
     """A route's documented responses.
 
     ``replies`` maps a success status to its reply: a model, ``None`` for the route's return type
@@ -83,7 +83,7 @@ def responses(*raises: type[LoyaltyError], replies: dict[int, Reply] | None = No
 def error_responses(raises: Iterable[type[LoyaltyError]]) -> dict[int, dict]:
     by_status: dict[int, list[str]] = {}
     for cls in raises:
-        codes = by_status.setdefault(STATUS.get(cls) or status_of(cls()), [])
+        codes = by_status.setdefault(status_of(cls()), [])
         if cls.code not in codes:
             codes.append(cls.code)
     documented = {}
@@ -121,9 +121,8 @@ def _content(value: type[BaseModel] | dict) -> dict:
     return {"model": value}
 
 
-def _success_description(reply: Reply) -> str:
+def _success_description(reply: ReplySpec) -> str:
     if isinstance(reply, dict):
-        return "One of: " + ", ".join(reply) + "."
-    model = reply
-    doc = (model.__doc__ or "").strip().splitlines() if model is not None else []
-    return doc[0] if doc and model is not None and model.__doc__ != BaseModel.__doc__ else "Success."
+        return "Media types: " + ", ".join(reply) + "."
+    own_doc = reply.__dict__.get("__doc__") if reply is not None else None  # not a base class's docstring
+    return own_doc.strip().splitlines()[0] if own_doc else "Success."
