@@ -73,6 +73,9 @@ def with_contract_conventions(document: dict) -> dict:
                 method, has_body="requestBody" in operation, has_query=has_query))
             for status in [status for status in responses if int(status) >= 400]:
                 del responses[status]  # Powertools' own 422 is replaced by the envelope
+            for response in responses.values():
+                if response.get("content") == {}:
+                    del response["content"]  # a reply without a body (204)
             responses.update({str(status): response for status, response in error_responses(errors).items()})
             if method == "post":
                 operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)

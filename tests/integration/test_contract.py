@@ -7,9 +7,16 @@ import json
 import re
 
 import pytest
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from loyalty.api.contract import responses
 from loyalty.api.errors import STATUS
+from loyalty.api.resolver import make_resolver
+from loyalty.domain.errors import AlreadyMember, Forbidden, NotFound
+from loyalty.replies.merchants import LocationList
 
-from tests.support.contract import ContractViolation, committed_contract
+from infra.openapi import with_contract_conventions
+from tests.support.contract import Contract, ContractViolation, committed_contract
 from tests.support.world import bearer
 
 JSON = {"content-type": "application/json"}
@@ -50,7 +57,6 @@ def test_the_check_accepts_what_the_document_promises():
 
 
 def test_a_route_answering_with_an_undeclared_error_fails_the_test_that_called_it(world, monkeypatch):
-    from loyalty.domain.errors import AlreadyMember
     from loyalty.services import referral
 
     def undeclared(*args, **kwargs):
@@ -123,3 +129,28 @@ def test_member_routes_refuse_api_keys_and_forged_cards_as_declared(world):
         target = _concrete(path, world, member)
         assert world.call(method, target, body, world.owner).status == 403, (method, path)
         assert world.call(method, target, body, {"X-Member-Token": forged}).error_code == "invalid_member_token"
+
+
+def test_a_new_route_is_typed_by_its_declaration_alone():
+    """What typing a route takes: a reply model (or none, for 204), the errors its service raises, an operation id."""
+    router = Router()
+
+    @router.get("/v1/things", operation_id="listThings", responses=responses(Forbidden))
+    def list_things() -> LocationList:
+        return LocationList(locations=[])
+
+    @router.delete("/v1/things/<thingId>", operation_id="deleteThing", responses=responses(NotFound, replies={204: {}}))
+    def delete_thing(thingId: str):
+        return Response(204, None, "")
+
+    document = with_contract_conventions(json.loads(make_resolver(router).get_openapi_json_schema()))
+    contract = Contract(document)
+
+    listed = document["paths"]["/v1/things"]["get"]["responses"]
+    assert listed["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LocationList"}
+    assert sorted(listed) == ["200", "401", "403", "413", "503"]
+    contract.check("GET", "/v1/things", 200, JSON, b'{"locations": []}')
+    contract.check("DELETE", "/v1/things/t1", 204, {}, b"")
+    contract.check("DELETE", "/v1/things/t1", 404, JSON, _envelope("not_found"))
+    with pytest.raises(ContractViolation):
+        contract.check("DELETE", "/v1/things/t1", 403, JSON, _envelope("forbidden"))

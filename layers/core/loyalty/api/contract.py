@@ -66,8 +66,8 @@ def responses(*raises: type[LoyaltyError], replies: dict[int, ReplySpec] | None 
     """A route's documented responses.
 
     ``replies`` maps a success status to its reply: a model, ``None`` for the route's return type
-    (its annotation), or ``{media type: model or JSON schema}`` for replies in several formats
-    (an empty schema for raw bytes such as images).
+    (its annotation), ``{media type: model or JSON schema}`` for replies in several formats (an empty
+    schema for raw bytes such as images), or ``{}`` for no body (204).
     """
     documented: dict[int, dict] = {}
     for status, reply in (replies or {200: None}).items():
@@ -122,6 +122,8 @@ def _content(value: type[BaseModel] | dict) -> dict:
 
 
 def _success_description(reply: ReplySpec) -> str:
+    if reply == {}:
+        return "No content."
     if isinstance(reply, dict):
         return "Media types: " + ", ".join(reply) + "."
     own_doc = reply.__dict__.get("__doc__") if reply is not None else None  # not a base class's docstring
