@@ -118,7 +118,7 @@ def test_a_card_at_or_over_a_lowered_requirement_is_still_1_visit_away(stamps):
 
 
 def test_next_reward_serialises_to_the_contracts_shape():
-    assert next_reward(STAMP_CARD, 2, 0).to_json() == {"name": "Free coffee", "remaining": 3, "unit": "visits"}
+    assert next_reward(STAMP_CARD, 2, 0) == NextReward("Free coffee", 3, "visits")
 
 
 def test_points_only_the_next_reward_is_the_cheapest_not_yet_affordable():

@@ -14,9 +14,6 @@ class NextReward:
     remaining: int
     unit: str  # "visit" | "visits" | "points"
 
-    def to_json(self) -> dict:
-        return {"name": self.name, "remaining": self.remaining, "unit": self.unit}
-
 
 def next_reward(program: Program, stamps: int, balance: int) -> NextReward | None:
     if program.stamp_card is not None:
