@@ -154,3 +154,16 @@ def test_a_new_route_is_typed_by_its_declaration_alone():
     contract.check("DELETE", "/v1/things/t1", 404, JSON, _envelope("not_found"))
     with pytest.raises(ContractViolation):
         contract.check("DELETE", "/v1/things/t1", 403, JSON, _envelope("forbidden"))
+
+
+def test_a_reply_that_does_not_fit_its_model_is_a_server_error_not_the_clients(world, local_api, monkeypatch):
+    from loyalty.services import card
+
+    from infra.local_api import json_request
+
+    member = world.enroll()
+    monkeypatch.setattr(card, "my_card", lambda caller: {"memberId": member.member_id})
+    # Straight to the handlers: a 500 is not in the document, which is the point.
+    response = local_api.handle(json_request("GET", "/v1/me", headers=member.headers))
+    assert response.status == 500
+    assert json.loads(response.body)["error"]["code"] == "internal_error"

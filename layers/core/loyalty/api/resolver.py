@@ -32,7 +32,8 @@ logger = Logger()
 
 
 def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # A reply that does not fit its declared model is our bug: 500 (below), never a 422 blaming the client.
+    app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
     for router in routers:
         app.include_router(router)
 
