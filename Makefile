@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	PORT=$(PORT) $(PY) -m infra.local_api
+	PORT=$(PORT) $(PY) -m infra.local
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

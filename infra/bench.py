@@ -101,7 +101,7 @@ class Driver:
         self.api, self.meter, self.server = api, meter, server
 
     def send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
-        from infra.local_api import json_request
+        from infra.local.http_api import json_request
 
         response = self.api.handle(json_request(method, path, body, headers))
         try:
@@ -696,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     from infra.dynamodb_meter import Meter, ServerCounter
-    from infra.embedded_dynamodb import EmbeddedDynamoDB
+    from infra.local.dynamodb import EmbeddedDynamoDB
 
     dynamodb = EmbeddedDynamoDB(host="127.0.0.1", table_sized_transactions=args.stock_moto)
     endpoint = dynamodb.start()
@@ -718,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         meter = Meter(new_client)
         meter.install()
 
-        from infra.local_api import LocalApi
+        from infra.local.http_api import HttpApi as LocalApi
 
         api = LocalApi(template=template, root=ROOT, region=REGION)  # handlers in this process, one at a time
         driver = Driver(api, meter, server)

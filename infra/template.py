@@ -136,6 +136,47 @@ def http_routes(template: dict[str, Any]) -> list[Route]:
     return routes
 
 
+SCHEDULE_EVENT_TYPES = ("ScheduleV2", "Schedule")  # EventBridge Scheduler, EventBridge rule
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    """A function's ScheduleV2 (EventBridge Scheduler) or Schedule (EventBridge rule) event."""
+
+    function_logical_id: str
+    event_name: str  # the event's key under Events, e.g. ExpireRewards
+    kind: str  # "ScheduleV2" or "Schedule"
+    expression: str  # rate(...), cron(...) or at(...)
+    input: str | None = None  # JSON text delivered as the event, as in the template
+    name: Any = field(default=None, compare=False, hash=False)  # Name, possibly an intrinsic such as !Sub
+    enabled: bool = True
+
+
+def schedule_events(template: dict[str, Any]) -> list[ScheduleEvent]:
+    events = []
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        props = function_properties(template, logical_id)
+        for event_name, event in (props.get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") not in SCHEDULE_EVENT_TYPES:
+                continue
+            event_props = event.get("Properties") or {}
+            kind = event["Type"]
+            expression = event_props.get("ScheduleExpression" if kind == "ScheduleV2" else "Schedule")
+            # ScheduleV2 says State: DISABLED; Schedule says that or Enabled: false.
+            enabled = event_props.get("State") != "DISABLED" and event_props.get("Enabled") is not False
+            raw_input = event_props.get("Input")
+            events.append(ScheduleEvent(
+                function_logical_id=logical_id,
+                event_name=str(event_name),
+                kind=kind,
+                expression=str(expression or ""),
+                input=raw_input if isinstance(raw_input, str) else None,
+                name=event_props.get("Name"),
+                enabled=enabled,
+            ))
+    return events
+
+
 def layer_content_uris(template: dict[str, Any]) -> list[str]:
     return [
         str(layer.get("Properties", {}).get("ContentUri", ""))

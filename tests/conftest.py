@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(key, value)
     os.environ["LOYALTY_ADMIN_TOKEN"] = ADMIN_TOKEN
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        from infra.embedded_dynamodb import EmbeddedDynamoDB
+        from infra.local.dynamodb import EmbeddedDynamoDB
 
         _embedded = EmbeddedDynamoDB()
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = _embedded.start()
@@ -53,18 +53,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_api():
-    from infra.local_api import LocalApi
+def runtime():
+    """The template's functions, run in this process one invocation at a time."""
+    from infra.local.lambda_runtime import LambdaRuntime
 
-    return LocalApi()
+    return LambdaRuntime()
 
 
 @pytest.fixture(scope="session")
-def handlers(local_api):
+def handlers(runtime):
     """A client that invokes the handlers in-process with API Gateway v2 events."""
+    from infra.local.http_api import HttpApi
     from tests.support.clients import HandlerClient
 
-    return HandlerClient(local_api)
+    return HandlerClient(HttpApi(runtime))
 
 
 @pytest.fixture

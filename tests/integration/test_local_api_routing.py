@@ -15,8 +15,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from infra.embedded_dynamodb import EmbeddedDynamoDB
-from infra.local_api import LocalStack, start_local_stack
+from infra.local.dynamodb import EmbeddedDynamoDB
+from infra.local.stack import LocalStack, start_local_stack
 from infra.template import ensure_table, load_template
 
 TABLE = "routing-test"

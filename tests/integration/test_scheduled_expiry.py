@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 
-def test_hourly_job_expires_unredeemed_rewards_and_returns_their_points(world, local_api, monkeypatch):
+def test_hourly_job_expires_unredeemed_rewards_and_returns_their_points(world, runtime, monkeypatch):
     from loyalty.services import clock
 
     holder, bystander = world.enroll(), world.enroll()
@@ -16,7 +16,7 @@ def test_hourly_job_expires_unredeemed_rewards_and_returns_their_points(world, l
 
     later = clock.now() + timedelta(days=30, minutes=1)
     monkeypatch.setattr(clock, "now", lambda: later)
-    result = local_api.invoke("CampaignsFunction", {"task": "expire-rewards"})
+    result = runtime.invoke("CampaignsFunction", {"task": "expire-rewards"})
 
     assert result["task"] == "expire-rewards"
     assert result["vouchersExpired"] >= 1
@@ -28,13 +28,13 @@ def test_hourly_job_expires_unredeemed_rewards_and_returns_their_points(world, l
     redeem = world.call("POST", "/v1/redemptions", {"code": claim["code"]}, world.staff)
     assert (redeem.status, redeem.error_code) == (409, "reward_expired")
 
-    again = local_api.invoke("CampaignsFunction", {"task": "expire-rewards"})
+    again = runtime.invoke("CampaignsFunction", {"task": "expire-rewards"})
     assert world.profile(holder)["points"]["balance"] == 230  # a second run changes nothing
     assert again["vouchersExpired"] == 0
 
 
-def test_unknown_task_is_refused(local_api):
+def test_unknown_task_is_refused(runtime):
     import pytest
 
     with pytest.raises(ValueError, match="Unknown task"):
-        local_api.invoke("CampaignsFunction", {"task": "delete-everything"})
+        runtime.invoke("CampaignsFunction", {"task": "delete-everything"})

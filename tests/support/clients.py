@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.local_api import LocalApi, json_request
+from infra.local.http_api import HttpApi, json_request
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Reply:
 class HandlerClient:
     """API Gateway v2 events built from template.yaml's routes, handed to the same handlers Lambda runs."""
 
-    def __init__(self, api: LocalApi) -> None:
+    def __init__(self, api: HttpApi) -> None:
         self.api = api
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
