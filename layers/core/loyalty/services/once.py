@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from loyalty.domain import sealing
 from loyalty.domain.access import PUBLIC, Caller
@@ -54,10 +54,13 @@ class ExactlyOnce:
         return sealing.seal(self.key, plaintext, self.record_id)
 
     def open(self, sealed: str) -> tuple[int, dict]:
-        reply = json.loads(sealing.unseal(self.key, sealed, self.record_id))
+        try:
+            reply = json.loads(sealing.unseal(self.key, sealed, self.record_id))
+        except ValueError as exc:  # sealed under other request material (a rotated server key): not this request
+            raise IdempotencyKeyReused() from exc
         return int(reply["status"]), reply["body"]
 
-    def record(self, body: dict, now) -> replies.StoredReply:
+    def record(self, body: dict, now: datetime) -> replies.StoredReply:
         """The reply to write in the operation's transaction."""
         expires_at = now + timedelta(seconds=get_settings().idempotency_ttl_seconds)
         return replies.StoredReply(self.record_id, self.seal(self.status, body), self.payload_hash, expires_at, now)
