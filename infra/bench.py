@@ -10,9 +10,11 @@ It then times the cold import of each handler module in fresh processes next to
 each and writes everything as JSON. A benchmark is not a test: it exits 0 whatever the verdicts.
 
 How requests are driven:
-- every request is made WITHOUT an Idempotency-Key; warm-up requests of every kind run first and
-  are not measured; informational rows (no verdict) show a member scan with an Idempotency-Key and
-  member and staff scans right after the program and API-key caches expired (emptied first);
+- every request is made WITHOUT an Idempotency-Key, except the "+ Idempotency-Key" rows (a member scan
+  and a claim with a fresh key, as the web card sends them) and the retry rows (the same request again
+  with its key, answered from the kept reply); warm-up requests of every kind run first and are not
+  measured; informational rows (no verdict) show member and staff scans right after the program and
+  API-key caches expired (emptied first);
 - "warm" means the request did not re-read the cached merchant or API key. All handlers share one
   process here, so they share those caches; on Lambda each function's containers keep their own;
 - each measured scan uses a member that has not scanned yet, so no scan meets the cooldown;
@@ -53,7 +55,7 @@ DEFAULT_IMPORT_RUNS = 5
 REGION = "eu-central-1"
 TABLE_NAME = "bywalec-bench"
 IMPORT_RATIO_LIMIT = 1.5
-ROUND_TRIP_LIMITS = {"member scan": 2, "staff scan": 3, "redeem": 2}
+ROUND_TRIP_LIMITS = {"member scan": 2, "staff scan": 3, "redeem": 2, "keyed": 2, "keyed retry": 1}
 STAFF_SCAN_AMOUNT = 15_000  # 150.00 PLN: enough points for the 100-point reward
 REWARD_ID = "free-coffee"
 COUNTER_CODE_MAX_AGE = 20.0  # seconds; codes are valid for one window (60 s) plus one window of grace
@@ -213,8 +215,11 @@ def staff_scan(driver: Driver, world: World, member: Member, op: Operation | Non
     return driver.measure(op, 200, "POST", "/v1/scans", body, bearer(world.staff_key))
 
 
-def claim(driver: Driver, member: Member, op: Operation | None = None) -> str | None:
+def claim(driver: Driver, member: Member, op: Operation | None = None,
+          idempotency_key: str | None = None) -> str | None:
     headers = {"X-Member-Token": member.token}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
     if op is None:
         return driver.expect(201, "POST", "/v1/me/rewards", {"rewardId": REWARD_ID}, headers)["code"]
     reply = driver.measure(op, 201, "POST", "/v1/me/rewards", {"rewardId": REWARD_ID}, headers)
@@ -729,10 +734,14 @@ def main(argv: list[str] | None = None) -> int:
         staff_op = Operation("staff scan", "staff scan")
         claim_op = Operation("claim", "claim")
         redeem_op = Operation("redeem by code", "redeem")
-        keyed_op = Operation("member scan + Idempotency-Key", "member scan", "informational")
+        keyed_op = Operation("member scan + Idempotency-Key", "keyed")
+        keyed_retry = Operation("member scan retry, same key", "keyed retry")
+        keyed_claim = Operation("claim + Idempotency-Key", "keyed")
+        keyed_claim_retry = Operation("claim retry, same key", "keyed retry")
         expired_scan = Operation("member scan, caches expired", "member scan", "informational")
         expired_staff = Operation("staff scan, caches expired", "staff scan", "informational")
-        operations = [enrolled_op, small_scan, staff_op, claim_op, redeem_op, keyed_op, expired_scan, expired_staff]
+        operations = [enrolled_op, small_scan, staff_op, claim_op, redeem_op, keyed_op, keyed_retry, keyed_claim,
+                      keyed_claim_retry, expired_scan, expired_staff]
 
         log("setting up a merchant and warming every handler up")
         world = create_world(driver, env["LOYALTY_ADMIN_TOKEN"])
@@ -740,7 +749,9 @@ def main(argv: list[str] | None = None) -> int:
         member_scan(driver, world, warm[0])
         member_scan(driver, world, warm[1], idempotency_key=secrets.token_hex(8))
         staff_scan(driver, world, warm[0])
+        staff_scan(driver, world, warm[1])
         redeem(driver, world, claim(driver, warm[0]))
+        claim(driver, warm[1], idempotency_key=secrets.token_hex(8))
 
         log(f"enrolling {args.members - 2:,} members through the enroll handler ({ops} measured)")
         fresh = [enroll(driver, world, people, enrolled_op) for _ in range(ops)]
@@ -763,7 +774,13 @@ def main(argv: list[str] | None = None) -> int:
             if code:
                 redeem(driver, world, code, redeem_op)
         for member in fresh[2 * ops:2 * ops + informational]:
-            member_scan(driver, world, member, keyed_op, idempotency_key=secrets.token_hex(12))
+            key = secrets.token_hex(12)
+            member_scan(driver, world, member, keyed_op, idempotency_key=key)
+            member_scan(driver, world, member, keyed_retry, idempotency_key=key)
+            staff_scan(driver, world, member)
+            key = secrets.token_hex(12)
+            claim(driver, member, keyed_claim, idempotency_key=key)
+            claim(driver, member, keyed_claim_retry, idempotency_key=key)
         # What a container pays once per cache TTL: the merchant (program) and API key caches emptied first.
         from loyalty.store.merchants import clear_caches
 

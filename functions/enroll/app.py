@@ -1,12 +1,9 @@
 """Joining the program, and staff looking members up."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.members import Enroll
+from loyalty.api.schemas.members import Enroll, MemberSearch
 from loyalty.api.security import KEY, PUBLIC_OR_KEY
 from loyalty.services import enroll
 
@@ -26,10 +23,9 @@ def create_member(merchantId: str, body: Enroll):
     return http.once(router, who, work)
 
 
-@router.get("/v1/merchants/<merchantId>/members", tags=["members"], security=KEY)
-def lookup_members(merchantId: str, phone: Annotated[str | None, Query(max_length=32)] = None,
-                   email: Annotated[str | None, Query(max_length=254)] = None) -> dict:
-    return enroll.lookup(http.caller(router), merchantId, http.query_phone(phone), email)
+@router.post("/v1/merchants/<merchantId>/members/search", tags=["members"], security=KEY)
+def search_members(merchantId: str, body: MemberSearch) -> dict:
+    return enroll.search(http.caller(router), merchantId, body.phone, body.email)
 
 
 @router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY)

@@ -17,7 +17,7 @@ def post_scan(body: Scan):
         counter_code=body.counter_code, member_token=body.member_token, member_id=body.member_id,
         location_id=body.location_id, amount=body.amount, receipt_id=body.receipt_id,
         items=tuple(scan.SaleItem(i.sku, i.quantity, i.amount) for i in body.items))
-    return http.once(router, who, lambda: (200, scan.record_scan(who, request)))
+    return http.once_in_transaction(router, 200, lambda once: scan.record_scan(who, request, once))
 
 
 app = make_resolver(router)

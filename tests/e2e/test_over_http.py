@@ -134,3 +134,17 @@ def test_concurrent_joins_with_one_phone_create_one_member(shop):
     phone = new_phone()
     replies = _together(6, lambda i: shop.call("POST", f"/v1/merchants/{shop.merchant_id}/members", {"phone": phone}))
     assert sorted(r.status for r in replies) == [201] + [409] * 5, [r.raw for r in replies]
+
+
+def test_six_concurrent_identical_claims_with_one_key_lock_points_once_and_reply_identically(shop):
+    member = shop.enroll()
+    shop.staff_scan(member, amount=20_000, receipt_id="r")
+    headers = {"X-Member-Token": member.token, "Idempotency-Key": str(uuid.uuid4())}
+
+    replies = _together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, headers))
+
+    assert {r.status for r in replies} == {201}, [r.raw for r in replies]
+    assert len({r.raw for r in replies}) == 1
+    card = shop.card(member)
+    assert [r["code"] for r in card["rewards"] if r["rewardId"] == "free-coffee"] == [replies[0].json["code"]]
+    assert card["points"]["balance"] == replies[0].json["balance"]

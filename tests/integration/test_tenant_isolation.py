@@ -21,8 +21,8 @@ def _requests(world, intruder):
         ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code"): (
             f"/v1/merchants/{m}/locations/{loc}/counter-code", None),
         ("POST", "/v1/merchants/{merchantId}/members"): (f"/v1/merchants/{m}/members", {"phone": member.phone}),
-        ("GET", "/v1/merchants/{merchantId}/members"): (f"/v1/merchants/{m}/members?phone=%2B{member.phone[1:]}",
-                                                        None),
+        ("POST", "/v1/merchants/{merchantId}/members/search"): (f"/v1/merchants/{m}/members/search",
+                                                                {"phone": member.phone}),
         ("GET", "/v1/merchants/{merchantId}/members/{memberId}"): (f"/v1/merchants/{m}/members/{member.member_id}",
                                                                    None),
         ("POST", "/v1/scans"): ("/v1/scans", {"memberId": member.member_id, "locationId": intruder.locations[0],

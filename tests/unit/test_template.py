@@ -28,7 +28,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
-    ("GET", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members/search", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
     ("POST", "/v1/scans", "ScanFunction"),
     ("POST", "/v1/me/rewards", "RedeemFunction"),
@@ -47,11 +47,13 @@ CRUD = {
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
 }
+# Functions with POST routes read a member together with an Idempotency-Key's record (BatchGetItem).
+WITH_KEYED_POSTS = CRUD | {"dynamodb:BatchGetItem"}
 EXPECTED_DYNAMODB_ACTIONS = {
-    "MerchantsFunction": CRUD,
-    "EnrollFunction": CRUD | {"dynamodb:Query"},
-    "ScanFunction": CRUD,
-    "RedeemFunction": CRUD,
+    "MerchantsFunction": WITH_KEYED_POSTS,
+    "EnrollFunction": WITH_KEYED_POSTS | {"dynamodb:Query"},
+    "ScanFunction": WITH_KEYED_POSTS,
+    "RedeemFunction": WITH_KEYED_POSTS,
     "ReferralFunction": {"dynamodb:GetItem"},
     "CardFunction": CRUD | {"dynamodb:Query"},
     "CampaignsFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
@@ -201,7 +203,7 @@ def test_each_function_gets_exactly_the_dynamodb_actions_it_uses(template):
         statements = _statements(function_properties(template, logical_id))
         actions = {a for stmt in statements for a in _as_list(stmt["Action"])}
         assert actions == expected, logical_id
-        assert actions <= CRUD | {"dynamodb:Query"}, "only real DynamoDB item and query actions"
+        assert actions <= WITH_KEYED_POSTS | {"dynamodb:Query"}, "only real DynamoDB item and query actions"
         for stmt in statements:
             assert stmt["Effect"] == "Allow"
             resources = _as_list(stmt["Resource"])

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from loyalty.domain.access import Caller
+from loyalty.services.once import ExactlyOnce, run_in_transaction
 from loyalty.settings import get_settings
 
 
@@ -30,28 +31,28 @@ def base_url(router: Router) -> str:
     return f"{scheme}://{host}{prefix}"
 
 
-def query_phone(value: str | None) -> str | None:
-    """A phone number from a query string, where an unencoded "+" arrives as a space (form decoding)."""
-    if value and value.startswith(" ") and value.strip()[:1].isdigit():
-        return "+" + value.strip()
-    return value
-
-
 def json_reply(status: int, body: dict) -> Response:
     # Sorted keys: a replayed reply (read back from the idempotency record) is byte-identical to the first.
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
 def once(router: Router, who: Caller, work: Callable[[], tuple[int, dict]]) -> Response:
-    """Run a POST's work; with an Idempotency-Key, at most once per caller, route and key."""
-    event = router.current_event
-    key = (event.headers or {}).get("idempotency-key")
-    if key is None:
+    """Run a POST's work; with an Idempotency-Key, at most once per caller (``who``), route and key."""
+    exactly_once: ExactlyOnce | None = router.context.get("once")  # built for ``who`` while screening
+    if exactly_once is None:
         status, body = work()
     else:
-        # Imported on first use: requests without a key (most scans) never load boto3 and Powertools Idempotency.
+        # Imported on first use: requests without a key never load boto3 and Powertools Idempotency.
         from loyalty.api.idempotency import run_once
 
-        route = f"{event.http_method} {event.path}"
-        status, body = run_once(who.identity, route, key, event.json_body, work, router.lambda_context)
+        status, body = run_once(exactly_once, work, router.lambda_context)
     return json_reply(status, body)
+
+
+def once_in_transaction(router: Router, status: int, work: Callable[[ExactlyOnce | None], dict]) -> Response:
+    """Run a POST whose own transaction keeps its reply (scans, claims): with an Idempotency-Key, at most once
+    per caller, route and key, at no extra round trip; ``work`` writes ``once.record(reply)`` with its change."""
+    exactly_once: ExactlyOnce | None = router.context.get("once")
+    if exactly_once is None:
+        return json_reply(status, work(None))
+    return json_reply(*run_in_transaction(exactly_once, status, work))

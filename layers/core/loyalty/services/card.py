@@ -11,7 +11,7 @@ from loyalty.domain.errors import NotFound
 from loyalty.domain.model import LedgerEntry, Member, Merchant
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token
+from loyalty.services.members import own_member
 from loyalty.services.merchants import load_merchant
 from loyalty.store import members as store
 
@@ -34,7 +34,7 @@ def card_json(merchant: Merchant, member: Member, history: list[LedgerEntry]) ->
 
 def my_card(caller: Caller) -> dict:
     token = require_member(caller)
-    member = settle_expired(lambda: load_by_token(token))
+    member = settle_expired(own_member(caller))
     merchant = load_merchant(member.merchant_id)
     body = card_json(merchant, member, store.recent_ledger(member.member_id, HISTORY_LENGTH))
     body["qrSvg"] = qr.qr_svg(token)  # the personal card QR staff scan: it holds the member token

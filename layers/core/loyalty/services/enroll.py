@@ -8,7 +8,7 @@ from datetime import date
 from loyalty import telemetry
 from loyalty.domain import ids, tokens
 from loyalty.domain.access import OWNER, STAFF, Caller, require_merchant
-from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, ValidationFailed
+from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, NotFound, ValidationFailed
 from loyalty.domain.identity import normalize_email, normalize_phone
 from loyalty.domain.model import Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal
@@ -124,16 +124,18 @@ def _referral(merchant: Merchant, code: str | None, phone: str | None,
     return referrer.member_id, referral_refusal(merchant.program, referrer, phone, email, rewarded)
 
 
-def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> dict:
+def search(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> dict:
+    """The member with this phone (else this email), or 404."""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     if not phone and not email:
-        raise ValidationFailed("Look members up by phone or email.",
-                               details=[{"field": "phone", "message": "Give ?phone= or ?email=."}])
+        message = "A phone number or an email address is required."
+        raise ValidationFailed("Look a member up by phone or by email.",
+                               details=[{"field": "phone", "message": message}, {"field": "email", "message": message}])
     member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
                                     normalize_email(email) if email else None)
     if member_id is None:
-        return {"members": []}
-    return {"members": [views.member_summary_json(load_for_merchant(merchant_id, member_id=member_id))]}
+        raise NotFound("No member with this phone number or email address.")
+    return views.member_summary_json(load_for_merchant(merchant_id, member_id=member_id))
 
 
 def profile(caller: Caller, merchant_id: str, member_id: str) -> dict:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from loyalty import telemetry
 from loyalty.domain import ids
-from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_member, require_merchant
+from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_merchant
 from loyalty.domain.errors import (
     AlreadyRedeemed,
     ConcurrentUpdate,
@@ -29,8 +29,9 @@ from loyalty.domain.model import (
 )
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token, load_for_merchant
+from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant
+from loyalty.services.once import ExactlyOnce
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
@@ -39,8 +40,9 @@ from loyalty.store.transaction import ConditionFailed
 MAX_OPEN_REWARDS = 20
 
 
-def claim(caller: Caller, reward_id: str) -> dict:
-    token = require_member(caller)
+def claim(caller: Caller, reward_id: str, once: ExactlyOnce | None = None) -> dict:
+    """Lock points for a reward; with ``once`` (an Idempotency-Key) the reply is kept in the same transaction."""
+    load = own_member(caller)
 
     def build(member: Member) -> dict:
         merchant = load_merchant(member.merchant_id)
@@ -58,15 +60,16 @@ def claim(caller: Caller, reward_id: str) -> dict:
         voucher = plan.issue_voucher(reward, merchant.program, source="points", points_locked=reward.points_cost)
         plan.record("claim", [LedgerLine("claim", -reward.points_cost, 0, f"Claimed {reward.name}")],
                     ref=voucher.issued_reward_id)
-        plan.commit()
+        reply = {**views.voucher_json(voucher), "rewardId": reward.id, "balance": plan.member.balance}
+        plan.commit(once.record(reply, plan.now) if once else None)
         telemetry.count("RewardsClaimed")
-        return {**views.voucher_json(voucher), "rewardId": reward.id, "balance": plan.member.balance}
+        return reply
 
-    return with_member_retries(lambda: load_by_token(token), build)
+    return with_member_retries(load, build)
 
 
 def cancel(caller: Caller, issued_reward_id: str) -> dict:
-    token = require_member(caller)
+    load = own_member(caller)
 
     def build(member: Member) -> dict:
         plan = MemberPlan(member, clock.now())
@@ -85,7 +88,7 @@ def cancel(caller: Caller, issued_reward_id: str) -> dict:
         plan.commit()
         return {**views.voucher_json(closed), "balance": plan.member.balance}
 
-    return with_member_retries(lambda: load_by_token(token), build)
+    return with_member_retries(load, build)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from loyalty.domain.access import (
     STAFF,
     Caller,
     require_location,
-    require_member,
     require_merchant,
 )
 from loyalty.domain.awards import SaleItem, Visit, bill_total, calculate_award
@@ -33,8 +32,9 @@ from loyalty.domain.stamps import add_stamps
 from loyalty.secrets import signing_key
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token, load_for_merchant
+from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant
+from loyalty.services.once import ExactlyOnce
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
@@ -52,12 +52,14 @@ class ScanRequest:
     receipt_id: str | None = None
 
 
-def record_scan(caller: Caller, request: ScanRequest) -> dict:
-    """A member's own phone scans the counter code; staff and POS scan the member's card."""
+def record_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> dict:
+    """A member's own phone scans the counter code; staff and POS scan the member's card.
+
+    With ``once`` (an Idempotency-Key), the reply is kept in the scan's own transaction."""
     if caller.role == MEMBER:
         if not request.counter_code:
             raise ValidationFailed.field("counterCode", "Scan the code at the counter.")
-        return member_scan(caller, request.counter_code)
+        return member_scan(caller, request.counter_code, once)
     if caller.role == PUBLIC:
         raise Unauthorized("Show your card (X-Member-Token) or use a staff key.")
     missing = [{"field": name, "message": "This field is required."} for name, value in
@@ -65,12 +67,12 @@ def record_scan(caller: Caller, request: ScanRequest) -> dict:
                if not value]
     if missing:
         raise ValidationFailed("A staff scan needs the member's card and the location.", details=missing)
-    return staff_scan(caller, request)
+    return staff_scan(caller, request, once)
 
 
-def member_scan(caller: Caller, counter_code: str) -> dict:
+def member_scan(caller: Caller, counter_code: str, once: ExactlyOnce | None = None) -> dict:
     """The member's phone scanned the QR at the till: a visit at that code's location."""
-    token = require_member(caller)
+    own = own_member(caller)
     now = clock.now()
     code = tokens.verify_counter_code(signing_key(), counter_code, now.timestamp(),
                                       get_settings().counter_code_window_seconds)
@@ -82,15 +84,15 @@ def member_scan(caller: Caller, counter_code: str) -> dict:
         raise InvalidCounterCode()
 
     def load() -> Member:
-        member = load_by_token(token)
+        member = own()
         if member.merchant_id != merchant.merchant_id:
             raise InvalidCounterCode("This code belongs to another business.")
         return member
 
-    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False)
+    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False, once=once)
 
 
-def staff_scan(caller: Caller, request: ScanRequest) -> dict:
+def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> dict:
     """Staff scanned the member's card and entered the bill: a visit plus spend-based points."""
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
@@ -100,16 +102,17 @@ def staff_scan(caller: Caller, request: ScanRequest) -> dict:
     require_location(caller, request.location_id)
 
     def load() -> Member:
-        return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id)
+        return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id,
+                                 once=once)
 
     return _record_visit(merchant, load, request.location_id,
                          amount=bill_total(request.amount, request.items), items=request.items,
-                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True)
+                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True, once=once)
 
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
                   items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
-                  spend_counts_in_cooldown: bool) -> dict:
+                  spend_counts_in_cooldown: bool, once: ExactlyOnce | None = None) -> dict:
     program = merchant.program
     referral_blocked = False
 
@@ -152,17 +155,18 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
                                            merchant.merchant_id, tag="receipt", ref=scan_id))
         if referral_due:
             _settle_referral(plan, merchant, member, pays=referral_pays)
-        plan.commit()
-        telemetry.count("Visits" if counts else "SpendOnlyScans")
-        telemetry.count("PointsIssued", max(0, award.points))
-        telemetry.count("RewardsIssued", len(plan.issued))
-        return {
+        reply = {
             "scanId": scan_id, "memberId": member.member_id, "locationId": location_id,
             "awarded": {"points": award.points, "stamps": award.stamps,
                         "lines": [views.line_json(line) for line in award.lines]},
             **views.progress_json(merchant, plan.member),
             "rewardsIssued": [views.voucher_json(v) for v in plan.issued],
         }
+        plan.commit(once.record(reply, now) if once else None)
+        telemetry.count("Visits" if counts else "SpendOnlyScans")
+        telemetry.count("PointsIssued", max(0, award.points))
+        telemetry.count("RewardsIssued", len(plan.issued))
+        return reply
 
     def on_conflict(lost: ConditionFailed) -> None:
         nonlocal referral_blocked

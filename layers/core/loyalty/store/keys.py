@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 EXPIRY_SHARDS = 8  # the sparse "vouchers expiring" index is spread over this many partitions
 
@@ -49,6 +50,15 @@ def receipt_guard(merchant_id: str, receipt_id: str) -> tuple[str, str]:
 
 def reward_code_guard(code: str) -> tuple[str, str]:
     return f"REWARDCODE#{code}", "GUARD"
+
+
+def idempotency_record_id(caller: str, route: str, key: str) -> str:
+    """One record per caller, route and Idempotency-Key, whichever mechanism keeps it; only this hash is stored."""
+    return hashlib.sha256(json.dumps([caller, route, key]).encode()).hexdigest()
+
+
+def idempotency_record(record_id: str) -> tuple[str, str]:
+    return f"IDEMPOTENCY#{record_id}", "IDEMPOTENCY"
 
 
 def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from loyalty.domain.model import (
     Member,
     Voucher,
 )
-from loyalty.store import keys
+from loyalty.store import keys, replies
 from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
 from loyalty.store.transaction import ConditionFailed, Transaction
 
@@ -161,9 +161,11 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
 
 
 def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
-           counters: list[CapCounter] = ()) -> None:
-    """Member changes, their ledger entries, guards and capped counters in one transaction."""
+           counters: list[CapCounter] = (), reply: replies.StoredReply | None = None) -> None:
+    """Member changes, their ledger entries, guards, capped counters and the request's reply in one transaction."""
     txn = Transaction()
+    if reply is not None:
+        txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
     for update in updates:
         condition = MemberItem.pk.exists()
         if update.expected_rev is not None:
@@ -212,6 +214,12 @@ def get_member(member_id: str) -> Member | None:
         return None
 
 
+def get_member_with_reply(member_id: str, record_id: str) -> tuple[Member | None, replies.StoredReply | None]:
+    """The member and an Idempotency-Key's record in one round trip."""
+    item, reply = replies.batch_get_with_reply(keys.member(member_id), record_id)
+    return (_to_member(item) if isinstance(item, MemberItem) else None), reply
+
+
 def get_guard(key: tuple[str, str]) -> Guard | None:
     try:
         item = GuardItem.get(*key, consistent_read=True)
@@ -248,6 +256,6 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 __all__ = [
     "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member",
-    "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
-    "redeem_voucher", "referral_count",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "members_with_vouchers_expiring",
+    "recent_ledger", "redeem_voucher", "referral_count",
 ]

@@ -129,3 +129,11 @@ class GuardItem(LoyaltyItem, discriminator="guard"):
 
 class CounterItem(LoyaltyItem, discriminator="counter"):
     count = NumberAttribute(default=0)
+
+
+class ReplyItem(LoyaltyItem, discriminator="idempotency"):
+    """A POST's reply kept for its Idempotency-Key, sealed; the attribute names are Powertools Idempotency's."""
+
+    status = UnicodeAttribute()
+    data = UnicodeAttribute()         # the sealed reply (see domain/sealing.py)
+    validation = UnicodeAttribute()   # keyed hash of the request body

@@ -14,6 +14,13 @@ class Consent(Body):
     email: StrictBool = False
 
 
+class MemberSearch(Body):
+    """Staff look a member up by a contact kept out of URLs (and so out of access logs)."""
+
+    phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
+    email: str | None = Field(default=None, max_length=254)
+
+
 class Enroll(Body):
     phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
     email: str | None = Field(default=None, max_length=254)
