@@ -47,16 +47,34 @@ def pytest_configure(config: pytest.Config) -> None:
     ensure_table(client, os.environ["TABLE_NAME"], load_template())
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    # Checks of what the whole suite recorded run after every other test.
+    last = [item for item in items if item.get_closest_marker("after_suite")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_suite")] + last
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _embedded is not None:
         _embedded.stop()
 
 
 @pytest.fixture(scope="session")
-def local_api():
+def dynamodb_usage():
+    """DynamoDB actions each function sends while the tests invoke it (checked against template.yaml last)."""
+    from tests.support.dynamodb_usage import DynamoDBUsage
+
+    usage = DynamoDBUsage()
+    usage.install()
+    return usage
+
+
+@pytest.fixture(scope="session")
+def local_api(dynamodb_usage):
     from infra.local_api import LocalApi
 
-    return LocalApi()
+    api = LocalApi()
+    dynamodb_usage.observe(api)
+    return api
 
 
 @pytest.fixture(scope="session")
