@@ -47,8 +47,7 @@ def _require_whole_suite(request: pytest.FixtureRequest) -> None:
 
 def _required_invocations(template: dict) -> dict[str, set[str]]:
     """Per function, what the suite must have invoked: each HTTP route and each scheduled payload."""
-    required: dict[str, set[str]] = {logical_id: set() for logical_id in resources_of_type(template,
-                                                                                          SERVERLESS_FUNCTION)}
+    required: dict[str, set[str]] = {name: set() for name in resources_of_type(template, SERVERLESS_FUNCTION)}
     for route in http_routes(template):
         required[route.function_logical_id].add(route.route_key)
     for logical_id in required:
@@ -57,6 +56,10 @@ def _required_invocations(template: dict) -> dict[str, set[str]]:
             if event.get("Type") != "HttpApi" and payload:
                 required[logical_id].add(invocation_key(json.loads(payload)))
     return required
+
+
+def _nonempty(by_function: dict[str, set[str]]) -> dict[str, list[str]]:
+    return {logical_id: sorted(values) for logical_id, values in by_function.items() if values}
 
 
 def _grants_index(template: dict, logical_id: str) -> bool:
@@ -69,11 +72,11 @@ def _grants_index(template: dict, logical_id: str) -> bool:
 
 
 def test_no_function_sends_a_dynamodb_action_it_is_not_granted(template, dynamodb_usage):
-    missing = {
-        logical_id: sorted(dynamodb_usage.actions(logical_id) - dynamodb_actions(template, logical_id))
+    missing = _nonempty({
+        logical_id: dynamodb_usage.actions(logical_id) - dynamodb_actions(template, logical_id)
         for logical_id in resources_of_type(template, SERVERLESS_FUNCTION)
-    }
-    assert not {k: v for k, v in missing.items() if v}, f"grant these in template.yaml: {missing}"
+    })
+    assert not missing, f"grant these in template.yaml: {missing}"
     for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
         if dynamodb_usage.indexes(logical_id):
             assert _grants_index(template, logical_id), f"{logical_id} queries an index it may not read"
@@ -81,20 +84,20 @@ def test_no_function_sends_a_dynamodb_action_it_is_not_granted(template, dynamod
 
 def test_every_route_and_schedule_ran_through_its_handler(request, template, dynamodb_usage):
     _require_whole_suite(request)
-    not_run = {
-        logical_id: sorted(keys - dynamodb_usage.invoked.get(logical_id, set()))
+    not_run = _nonempty({
+        logical_id: keys - dynamodb_usage.invoked.get(logical_id, set())
         for logical_id, keys in _required_invocations(template).items()
-    }
-    assert not {k: v for k, v in not_run.items() if v}, f"no integration test invokes these: {not_run}"
+    })
+    assert not not_run, f"no integration test invokes these: {not_run}"
 
 
 def test_each_function_is_granted_only_the_dynamodb_actions_it_sends(request, template, dynamodb_usage):
     _require_whole_suite(request)
-    unused = {
-        logical_id: sorted(dynamodb_actions(template, logical_id) - dynamodb_usage.actions(logical_id))
+    unused = _nonempty({
+        logical_id: dynamodb_actions(template, logical_id) - dynamodb_usage.actions(logical_id)
         for logical_id in resources_of_type(template, SERVERLESS_FUNCTION)
-    }
-    assert not {k: v for k, v in unused.items() if v}, f"remove these grants from template.yaml: {unused}"
+    })
+    assert not unused, f"remove these grants from template.yaml: {unused}"
 
 
 def test_index_arns_are_granted_only_where_an_index_is_queried(request, template, dynamodb_usage):
