@@ -7,9 +7,11 @@ PORT ?= 3000
 
 .PHONY: run test lint bench openapi requirements build deploy clean
 
-$(STAMP): pyproject.toml
+# The layer's pinned, hash-checked packages first: the tests run on the versions the layer ships.
+$(STAMP): pyproject.toml layers/core/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r layers/core/requirements.txt
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 

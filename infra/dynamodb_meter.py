@@ -262,6 +262,7 @@ class Meter:
                 request.headers[INTERNAL_HEADER] = "1"
 
             client.meta.events.register("before-sign.dynamodb", mark)
+            client.is_meter_client = True  # lets other instrumentation tell the meter's reads from the code's
             self._size_client = client
         return self._size_client
 

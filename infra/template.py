@@ -177,6 +177,31 @@ def schedule_events(template: dict[str, Any]) -> list[ScheduleEvent]:
     return events
 
 
+def policy_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """The inline IAM statements of a function's Policies (managed policies and SAM policy templates aside)."""
+    return [
+        statement
+        for policy in function_properties(template, logical_id).get("Policies") or []
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement") or []
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def dynamodb_actions(template: dict[str, Any], logical_id: str) -> set[str]:
+    """The DynamoDB actions a function's inline statements allow."""
+    return {
+        action
+        for statement in policy_statements(template, logical_id)
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action"))
+        if str(action).startswith("dynamodb:")
+    }
+
+
 def layer_content_uris(template: dict[str, Any]) -> list[str]:
     return [
         str(layer.get("Properties", {}).get("ContentUri", ""))

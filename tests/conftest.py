@@ -47,17 +47,35 @@ def pytest_configure(config: pytest.Config) -> None:
     ensure_table(client, os.environ["TABLE_NAME"], load_template())
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    # Checks of what the whole suite recorded run after every other test.
+    last = [item for item in items if item.get_closest_marker("after_suite")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_suite")] + last
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _embedded is not None:
         _embedded.stop()
 
 
 @pytest.fixture(scope="session")
-def runtime():
+def dynamodb_usage():
+    """DynamoDB actions each function sends while the tests invoke it (checked against template.yaml last)."""
+    from tests.support.dynamodb_usage import DynamoDBUsage
+
+    usage = DynamoDBUsage()
+    usage.install()
+    return usage
+
+
+@pytest.fixture(scope="session")
+def runtime(dynamodb_usage):
     """The template's functions, run in this process one invocation at a time."""
     from infra.local.lambda_runtime import LambdaRuntime
 
-    return LambdaRuntime()
+    functions = LambdaRuntime()
+    dynamodb_usage.observe(functions)
+    return functions
 
 
 @pytest.fixture(scope="session")
