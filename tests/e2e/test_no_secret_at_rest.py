@@ -30,12 +30,12 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 _SERVER = """
 import signal, sys, threading
-from infra.local_api import start_local_stack
+from infra.local.stack import start_local_stack
 
 def _stop(*_):
     raise KeyboardInterrupt
 signal.signal(signal.SIGTERM, _stop)
-stack = start_local_stack(port=0, access_log=True, concurrency=2)
+stack = start_local_stack(port=0, concurrency=2, run_schedules=False)
 print("listening on", stack.base_url, flush=True)
 try:
     threading.Event().wait()
