@@ -35,6 +35,9 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
     ("POST", "/v1/redemptions", "RedeemFunction"),
     ("GET", "/v1/me/referral", "ReferralFunction"),
+    ("GET", "/v1/merchants/{merchantId}/referrals", "ReferralFunction"),
+    ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve", "ReferralFunction"),
+    ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject", "ReferralFunction"),
     ("GET", "/v1/me", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
@@ -52,11 +55,11 @@ EXPECTED_DYNAMODB_ACTIONS = {
     "EnrollFunction": CRUD | {"dynamodb:Query"},
     "ScanFunction": CRUD,
     "RedeemFunction": CRUD,
-    "ReferralFunction": {"dynamodb:GetItem"},
+    "ReferralFunction": CRUD | {"dynamodb:Query", "dynamodb:BatchGetItem"},
     "CardFunction": CRUD | {"dynamodb:Query"},
     "CampaignsFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
 }
-FUNCTIONS_QUERYING_AN_INDEX = {"CampaignsFunction"}
+FUNCTIONS_QUERYING_AN_INDEX = {"CampaignsFunction", "ReferralFunction"}
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
 
@@ -201,7 +204,7 @@ def test_each_function_gets_exactly_the_dynamodb_actions_it_uses(template):
         statements = _statements(function_properties(template, logical_id))
         actions = {a for stmt in statements for a in _as_list(stmt["Action"])}
         assert actions == expected, logical_id
-        assert actions <= CRUD | {"dynamodb:Query"}, "only real DynamoDB item and query actions"
+        assert actions <= CRUD | {"dynamodb:Query", "dynamodb:BatchGetItem"}, "only real DynamoDB item and read actions"
         for stmt in statements:
             assert stmt["Effect"] == "Allow"
             resources = _as_list(stmt["Resource"])

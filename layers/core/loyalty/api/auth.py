@@ -11,7 +11,7 @@ from loyalty.secrets import admin_token
 from loyalty.store import merchants as store
 
 
-def resolve_caller(headers: dict[str, str]) -> Caller:
+def resolve_caller(headers: dict[str, str], source_ip: str | None = None) -> Caller:
     authorization = (headers.get("authorization") or "").strip()
     if authorization:
         scheme, _, secret = authorization.partition(" ")
@@ -27,5 +27,5 @@ def resolve_caller(headers: dict[str, str]) -> Caller:
         return Caller(key.role, key.merchant_id, key.location_ids, key.api_key_id)
     member_token = (headers.get("x-member-token") or "").strip()
     if member_token:
-        return Caller(MEMBER, member_token=member_token)
-    return Caller(PUBLIC)
+        return Caller(MEMBER, member_token=member_token, source_ip=source_ip)
+    return Caller(PUBLIC, source_ip=source_ip)

@@ -97,7 +97,8 @@ def screen_request(event: dict) -> Caller:
         raise PayloadTooLarge(f"The body is over {settings.max_body_bytes // 1024} KB.")
     headers = event.get("headers") or {}
     event["headers"] = headers
-    method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    http_context = event.get("requestContext", {}).get("http", {})
+    method = (http_context.get("method") or "").upper()
     if data and method in _BODY_METHODS:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
@@ -111,4 +112,5 @@ def screen_request(event: dict) -> Caller:
             raise ValidationFailed.field("body", "Expected a JSON object.")
         headers["content-type"] = "application/json"
         event["body"], event["isBase64Encoded"] = text, False
-    return resolve_caller(headers)  # unknown credentials are 401 before any validation detail is revealed
+    # Unknown credentials are 401 before any validation detail is revealed.
+    return resolve_caller(headers, http_context.get("sourceIp"))

@@ -21,6 +21,7 @@ class Caller:
     location_ids: tuple[str, ...] = ()
     api_key_id: str | None = None
     member_token: str | None = None
+    source_ip: str | None = None  # the client's address as API Gateway saw it: for rate limits, never stored
 
     @property
     def identity(self) -> str:
