@@ -104,3 +104,24 @@ def test_member_scans_from_one_address_are_limited_and_a_refused_scan_earns_noth
     assert scan(members[4], new_address()).status == 200
     frozen_clock["now"] += timedelta(seconds=20)
     assert scan(members[3], address).status == 200
+
+
+def test_a_join_that_meets_another_on_the_same_counter_shard_is_retried(world, monkeypatch):
+    from loyalty.store.transaction import Transaction, TransientConflict
+
+    commit = Transaction.commit
+    conflicts = []
+
+    def conflict_once(self):
+        if not conflicts:
+            conflicts.append(len(self))
+            raise TransientConflict()  # DynamoDB's TransactionConflict: nothing was written
+        return commit(self)
+
+    monkeypatch.setattr(Transaction, "commit", conflict_once)
+    phone = new_phone()
+    reply = _join(world, new_address(), phone=phone)
+
+    assert reply.status == 201, reply.raw
+    assert conflicts
+    assert _lookup(world, phone)[0]["memberId"] == reply.json["memberId"]

@@ -19,7 +19,7 @@ from loyalty.services.members import load_for_merchant
 from loyalty.services.merchants import load_merchant
 from loyalty.store import keys
 from loyalty.store import members as store
-from loyalty.store.transaction import ConditionFailed
+from loyalty.store.transaction import ConditionFailed, TransientConflict
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
                 telemetry.count("JoinsRateLimited")
                 raise refused from lost
             continue  # a code collided: new codes, try again
+        except TransientConflict:
+            continue  # another join added to the same counter shard at the same moment: try again
         telemetry.count("MembersEnrolled")
         body = {"memberId": member_id, "memberToken": token.value, "card": card_json(merchant, member, [])}
         if request.referral_code:

@@ -1,8 +1,8 @@
 """Rate limits on public joins and member scans, as counters that ride in the request's own transaction.
 
-Each request adds one to two fixed-window counters: its client address's at this merchant, and one
-randomly chosen shard of the merchant's. A counter at its limit fails the whole transaction, so a
-refused request writes nothing, and counting costs no extra round trip.
+Each request adds one to two fixed-window counters: one randomly chosen shard of the merchant's, and
+its client address's at this merchant (when the address is known). A counter at its limit fails the
+whole transaction, so a refused request writes nothing, and counting costs no extra round trip.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ JOIN = "join"
 SCAN = "scan"
 _ADDRESS_TAG = "rate_address"
 _MERCHANT_TAG = "rate_merchant"
-TAGS = frozenset({_ADDRESS_TAG, _MERCHANT_TAG})
+_TAGS = frozenset({_ADDRESS_TAG, _MERCHANT_TAG})
 _MESSAGES = {
-    JOIN: "Too many cards were opened from this network just now. Please try again later.",
-    SCAN: "Too many scans from this network just now. Please try again in a moment.",
+    (JOIN, _ADDRESS_TAG): "Too many cards were opened from this network just now. Please try again later.",
+    (SCAN, _ADDRESS_TAG): "Too many scans from this network just now. Please try again in a moment.",
+    (JOIN, _MERCHANT_TAG): "Too many people are joining right now. Please try again in a moment.",
+    (SCAN, _MERCHANT_TAG): "Too many scans here right now. Please try again in a moment.",
 }
 
 
@@ -39,9 +41,10 @@ class Quota:
 
     def refusal(self, lost: ConditionFailed, now: datetime) -> RateLimited | None:
         """The 429 for a transaction that lost on one of these counters, else None."""
-        if not lost.failed & TAGS:
+        if not lost.failed & _TAGS:
             return None
-        return RateLimited(_MESSAGES[self.action], retry_after=self.window.retry_after(now.timestamp()))
+        tag = _ADDRESS_TAG if _ADDRESS_TAG in lost.failed else _MERCHANT_TAG
+        return RateLimited(_MESSAGES[self.action, tag], retry_after=self.window.retry_after(now.timestamp()))
 
 
 def quota(action: str, merchant_id: str, source_ip: str | None, now: datetime) -> Quota:

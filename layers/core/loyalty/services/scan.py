@@ -217,9 +217,9 @@ def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, p
     if not pays:
         plan.other_updates.append(store.MemberUpdate(referrer_id, add={"referrals_pending": -1}, tag="referrer"))
         return
-    update, entry = referrer_payment(merchant.merchant_id, referrer_id, referee, rules.referrer_points, plan.now)
+    update, entries = referrer_payment(merchant.merchant_id, referrer_id, referee, rules.referrer_points, plan.now)
     plan.other_updates.append(update)
-    plan.ledger.extend(entry)
+    plan.ledger.extend(entries)
     month = referral_month(plan.now, merchant.timezone)
     plan.counters.append(store.CapCounter(keys.referral_counter(referrer_id, month),
                                           rules.max_rewarded_per_referrer_per_month, tag="referral_cap"))
