@@ -100,3 +100,18 @@ def other_world(handlers):
     from tests.support.world import create_world
 
     return create_world(handlers, name="Salon Elegance")
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Run one test with some settings changed through their environment variables (read once, so re-read)."""
+    from loyalty.settings import get_settings
+
+    def apply(**env: object) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, str(value))
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()

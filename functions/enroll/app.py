@@ -14,7 +14,7 @@ router = Router()
 def create_member(merchantId: str, body: Enroll):
     who = http.caller(router)
     request = enroll.Enrollment(body.phone, body.email, body.name, body.birthday, body.consent.sms,
-                                body.consent.email, body.referral_code)
+                                body.consent.email, body.referral_code, body.device_id, body.card_on_device)
 
     def work() -> tuple[int, dict]:
         result = enroll.enroll(who, merchantId, request)

@@ -1,10 +1,13 @@
-"""A member's referral code, link and QR."""
+"""A member's referral code, link and QR; the owner's review of held referrals."""
+
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.security import CARD
-from loyalty.services import referral
+from loyalty.api.security import CARD, KEY
+from loyalty.services import referral, referral_review
 
 router = Router()
 
@@ -12,6 +15,23 @@ router = Router()
 @router.get("/v1/me/referral", tags=["referrals"], security=CARD)
 def my_referral() -> dict:
     return referral.my_referral(http.caller(router), http.base_url(router))
+
+
+@router.get("/v1/merchants/<merchantId>/referrals", tags=["referrals"], security=KEY)
+def held_referrals(merchantId: str, status: Annotated[Literal["held"], Query()] = "held") -> dict:
+    return referral_review.held_referrals(http.caller(router), merchantId)
+
+
+@router.post("/v1/merchants/<merchantId>/referrals/<referralId>/approve", tags=["referrals"], security=KEY)
+def approve_referral(merchantId: str, referralId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (200, referral_review.approve(who, merchantId, referralId)))
+
+
+@router.post("/v1/merchants/<merchantId>/referrals/<referralId>/reject", tags=["referrals"], security=KEY)
+def reject_referral(merchantId: str, referralId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (200, referral_review.reject(who, merchantId, referralId)))
 
 
 app = make_resolver(router)

@@ -11,6 +11,7 @@ def _requests(world, intruder):
     world.staff_scan(member, amount=20_000, receipt_id="seed")
     claim = world.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, member.headers).json
     m, loc = world.merchant_id, world.locations[0]
+    referral = _held_referral(world)
     return member, {
         ("POST", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", {"name": "Hijack"}),
         ("GET", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", None),
@@ -28,7 +29,21 @@ def _requests(world, intruder):
         ("POST", "/v1/scans"): ("/v1/scans", {"memberId": member.member_id, "locationId": intruder.locations[0],
                                               "amount": 5000}),
         ("POST", "/v1/redemptions"): ("/v1/redemptions", {"code": claim["code"]}),
+        ("GET", "/v1/merchants/{merchantId}/referrals"): (f"/v1/merchants/{m}/referrals?status=held", None),
+        ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve"): (
+            f"/v1/merchants/{m}/referrals/{referral}/approve", None),
+        ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject"): (
+            f"/v1/merchants/{m}/referrals/{referral}/reject", None),
     }
+
+
+def _held_referral(world) -> str:
+    """A referral held for review: joined with the referrer's own address, spelled another way."""
+    anna = world.enroll(email="anna.nowak@gmail.com")
+    code = world.call("GET", "/v1/me/referral", headers=anna.headers).json["code"]
+    world.scan(world.enroll(email="annanowak@gmail.com", referralCode=code))
+    held = world.call("GET", f"/v1/merchants/{world.merchant_id}/referrals", headers=world.owner).json
+    return held["referrals"][0]["referralId"]
 
 
 # Routes that take no merchant credentials at all: members' own card routes, the public page, health.
@@ -53,6 +68,8 @@ def test_every_merchant_route_answers_404_to_another_merchants_owner(world, othe
 
     after = world.profile(member)
     assert after == before
+    held = world.call("GET", f"/v1/merchants/{world.merchant_id}/referrals", headers=world.owner).json
+    assert len(held["referrals"]) == 1  # still held: the intruder decided nothing
     program = world.call("GET", f"/v1/merchants/{world.merchant_id}/program", headers=world.owner).json
     assert program == world.program
     locations = world.call("GET", f"/v1/merchants/{world.merchant_id}/locations", headers=world.owner).json

@@ -39,8 +39,11 @@ class HandlerClient:
         self.api = api
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                query: dict | None = None) -> Reply:
-        response = self.api.handle(json_request(method, path, body, headers, query))
+                query: dict | None = None, source_ip: str | None = None) -> Reply:
+        request = json_request(method, path, body, headers, query)
+        if source_ip:
+            request.source_ip = source_ip  # the phone's address as API Gateway would see it
+        response = self.api.handle(request)
         return Reply(response.status, {k.lower(): v for k, v in response.headers}, response.body)
 
 
@@ -59,7 +62,8 @@ class HttpClient:
         return conn
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                query: dict | None = None) -> Reply:
+                query: dict | None = None, source_ip: str | None = None) -> Reply:
+        """Over real HTTP the source address is this machine's; ``source_ip`` cannot change it."""
         request = json_request(method, path, body, headers, query)
         for attempt in range(2):
             conn = self._connection()

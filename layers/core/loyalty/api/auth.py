@@ -14,7 +14,7 @@ from loyalty.services.once import ExactlyOnce
 from loyalty.store import merchants as store
 
 
-def resolve_caller(headers: dict[str, str]) -> Caller:
+def resolve_caller(headers: dict[str, str], source_ip: str | None = None) -> Caller:
     """Bearer credentials are checked here; a member token is only checked for shape (see authenticate_member)."""
     authorization = (headers.get("authorization") or "").strip()
     if authorization:
@@ -32,8 +32,8 @@ def resolve_caller(headers: dict[str, str]) -> Caller:
     member_token = (headers.get("x-member-token") or "").strip()
     if member_token:
         parse_member_token(member_token)  # a malformed token is refused without a read
-        return Caller(MEMBER, member_token=member_token, credential=member_token)
-    return Caller(PUBLIC)
+        return Caller(MEMBER, member_token=member_token, credential=member_token, source_ip=source_ip)
+    return Caller(PUBLIC, source_ip=source_ip)
 
 
 def authenticate_member(caller: Caller, once: ExactlyOnce | None) -> Caller:

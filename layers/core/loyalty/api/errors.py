@@ -23,6 +23,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.ReceiptAlreadyCounted: 409,
     errors.TooManyOpenRewards: 409,
     errors.ConcurrentUpdate: 409,
+    errors.ReferralAlreadyDecided: 409,
     errors.CounterCodeExpired: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,

@@ -100,7 +100,8 @@ def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
         raise PayloadTooLarge(f"The body is over {settings.max_body_bytes // 1024} KB.")
     headers = event.get("headers") or {}
     event["headers"] = headers
-    method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    http_context = event.get("requestContext", {}).get("http", {})
+    method = (http_context.get("method") or "").upper()
     parsed = None
     if data and method in _BODY_METHODS:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
@@ -116,7 +117,7 @@ def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
         headers["content-type"] = "application/json"
         event["body"], event["isBase64Encoded"] = text, False
     # Unknown credentials are 401 before any validation detail is revealed.
-    caller = resolve_caller(headers)
+    caller = resolve_caller(headers, http_context.get("sourceIp"))
     key = headers.get("idempotency-key")
     once = None
     if key is not None and method == "POST":

@@ -27,6 +27,7 @@ class Caller:
     credential: str = field(default="", repr=False, compare=False)
     # A member caller's own member, read once while the request was screened.
     member: Member | None = field(default=None, repr=False, compare=False)
+    source_ip: str | None = field(default=None, repr=False)  # as API Gateway saw it: for rate limits, never stored
 
     @property
     def identity(self) -> str:

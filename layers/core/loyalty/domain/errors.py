@@ -134,3 +134,8 @@ class RateLimited(LoyaltyError):
 class ServiceUnavailable(LoyaltyError):
     code = "service_unavailable"
     default_message = "The service is busy. Nothing was changed; please try again."
+
+
+class ReferralAlreadyDecided(LoyaltyError):
+    code = "referral_already_decided"
+    default_message = "This referral has already been approved or rejected."

@@ -22,6 +22,7 @@ from loyalty.domain.model import (
     LedgerEntry,
     LedgerLine,
     Member,
+    Referral,
     Voucher,
 )
 from loyalty.domain.program import Program, RewardDefinition
@@ -43,6 +44,7 @@ class MemberPlan:
         self.other_updates: list[store.MemberUpdate] = []
         self.guards: list[store.Guard] = []
         self.counters: list[store.CapCounter] = []
+        self.held_referrals: list[Referral] = []
         self.issued: list[Voucher] = []
         self._vouchers_changed = False
 
@@ -133,7 +135,8 @@ class MemberPlan:
     def commit(self, reply: replies.StoredReply | None = None) -> None:
         """All of it in one transaction; ``reply`` is the request's kept reply (exactly-once scans and claims)."""
         self._finish_vouchers()
-        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters, reply)
+        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters,
+                     self.held_referrals, reply)
         self.member.rev += 1
 
 

@@ -26,15 +26,24 @@ from loyalty.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant
-from loyalty.domain.referral import NOT_REWARDED, PENDING, REWARDED, referral_month
+from loyalty.domain.model import LedgerLine, Member, Merchant, Referral
+from loyalty.domain.referral import (
+    HELD,
+    NOT_REWARDED,
+    PENDING,
+    REWARDED,
+    VELOCITY,
+    referral_day,
+    referral_month,
+)
 from loyalty.domain.stamps import add_stamps
 from loyalty.secrets import signing_key
-from loyalty.services import clock, views
+from loyalty.services import clock, limits, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant
 from loyalty.services.once import ExactlyOnce
+from loyalty.services.referral_review import referrer_payment
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
@@ -89,7 +98,8 @@ def member_scan(caller: Caller, counter_code: str, once: ExactlyOnce | None = No
             raise InvalidCounterCode("This code belongs to another business.")
         return member
 
-    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False, once=once)
+    quota = limits.quota(limits.SCAN, merchant.merchant_id, caller.source_ip, now)
+    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False, once=once, quota=quota)
 
 
 def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> dict:
@@ -112,9 +122,11 @@ def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = 
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
                   items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
-                  spend_counts_in_cooldown: bool, once: ExactlyOnce | None = None) -> dict:
+                  spend_counts_in_cooldown: bool, once: ExactlyOnce | None = None,
+                  quota: limits.Quota | None = None) -> dict:
     program = merchant.program
-    referral_blocked = False
+    referral_blocked = False  # the referrer's monthly cap is used up: nobody is paid
+    velocity_blocked = False  # the referrer's daily allowance is used up: held for the owner
 
     def build(member: Member) -> dict:
         now = clock.now()  # per attempt: a retry after losing a race must not predate the winner's visit
@@ -129,6 +141,8 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         first_visit = counts and member.visit_count == 0
         referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
         referral_pays = referral_due and program.referral is not None and not referral_blocked
+        held_for = (*member.referral_reasons, *((VELOCITY,) if velocity_blocked else ())) if referral_pays else ()
+        referral_pays = referral_pays and not held_for
         visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
                       currency=merchant.currency, items=items,
                       referee_bonus=program.referral.referee_points if referral_pays else 0)
@@ -154,7 +168,9 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             plan.guards.append(store.Guard(keys.receipt_guard(merchant.merchant_id, receipt_id), member.member_id,
                                            merchant.merchant_id, tag="receipt", ref=scan_id))
         if referral_due:
-            _settle_referral(plan, merchant, member, pays=referral_pays)
+            _settle_referral(plan, merchant, member, pays=referral_pays, held_for=held_for)
+        if quota:
+            plan.counters.extend(quota.counters)
         reply = {
             "scanId": scan_id, "memberId": member.member_id, "locationId": location_id,
             "awarded": {"points": award.points, "stamps": award.stamps,
@@ -169,7 +185,11 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         return reply
 
     def on_conflict(lost: ConditionFailed) -> None:
-        nonlocal referral_blocked
+        nonlocal referral_blocked, velocity_blocked
+        refused = quota.refusal(lost, clock.now()) if quota else None
+        if refused:
+            telemetry.count("ScansRateLimited")
+            raise refused from lost
         if "receipt" in lost.failed:
             guard = store.get_guard(keys.receipt_guard(merchant.merchant_id, receipt_id or ""))
             raise ReceiptAlreadyCounted(details=[{"field": "receiptId", "scanId": guard.ref if guard else None,
@@ -177,30 +197,41 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if lost.failed & {"referral_cap", "referrer"}:
             referral_blocked = True  # the referrer hit the monthly cap meanwhile: the visit still counts
             return
+        if "referral_day" in lost.failed:
+            velocity_blocked = True  # today's allowance is used up: the visit counts, the referral waits
+            return
         raise lost
 
     return with_member_retries(load, build, on_conflict)
 
 
-def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool) -> None:
-    """The referee's first visit decides the referral, once: both sides rewarded, or neither."""
+def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool,
+                     held_for: tuple[str, ...]) -> None:
+    """The referee's first visit decides the referral, once: both sides rewarded, neither, or held for the owner."""
     referrer_id = referee.referred_by
+    rules = merchant.program.referral
+    if held_for:
+        # The referrer's invite stays pending; the owner's approval pays both sides later (services/referral_review).
+        plan.set("referral_status", HELD)
+        plan.held_referrals.append(Referral(
+            ids.new_id("rfl"), merchant.merchant_id, referrer_id, referee.member_id, HELD, held_for, plan.now,
+            rules.referrer_points, rules.referee_points))
+        telemetry.count("ReferralsHeld")
+        return
     plan.set("referral_status", REWARDED if pays else NOT_REWARDED)
     if not pays:
         plan.other_updates.append(store.MemberUpdate(referrer_id, add={"referrals_pending": -1}, tag="referrer"))
         return
-    rules = merchant.program.referral
-    points = rules.referrer_points
-    plan.other_updates.append(store.MemberUpdate(referrer_id, tag="referrer", add={
-        "balance": points, "lifetime_points": points, "referrals_pending": -1, "referrals_rewarded": 1}))
-    if points:
-        friend = referee.name or "Your friend"
-        plan.ledger.append(LedgerEntry(
-            ids.new_id("led"), referrer_id, merchant.merchant_id, plan.now, "referral", points, 0,
-            (LedgerLine("referral", points, 0, f"{friend} made their first visit"),), ref=referee.member_id))
+    update, entries = referrer_payment(merchant.merchant_id, referrer_id, referee, rules.referrer_points, plan.now)
+    plan.other_updates.append(update)
+    plan.ledger.extend(entries)
     month = referral_month(plan.now, merchant.timezone)
     plan.counters.append(store.CapCounter(keys.referral_counter(referrer_id, month),
                                           rules.max_rewarded_per_referrer_per_month, tag="referral_cap"))
+    day = referral_day(plan.now, merchant.timezone)
+    plan.counters.append(store.CapCounter(keys.referral_day_counter(referrer_id, day),
+                                          get_settings().referrals_rewarded_per_day, tag="referral_day",
+                                          expires_at=plan.now + timedelta(days=3)))
 
 
 def _human(seconds: float) -> str:

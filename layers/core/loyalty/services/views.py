@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from loyalty.domain.card import card_message, next_reward
-from loyalty.domain.model import LedgerEntry, LedgerLine, Location, Member, Merchant, Voucher
+from loyalty.domain.model import LedgerEntry, LedgerLine, Location, Member, Merchant, Referral, Voucher
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,4 +69,12 @@ def member_summary_json(member: Member) -> dict:
         "birthday": member.birthday, "consent": {"sms": member.consent_sms, "email": member.consent_email},
         "points": {"balance": member.balance, "lifetime": member.lifetime_points}, "stamps": member.stamps,
         "joinedAt": iso(member.created_at),
+    }
+
+
+def referral_json(referral: Referral) -> dict:
+    return {
+        "referralId": referral.referral_id, "referrerId": referral.referrer_id, "refereeId": referral.referee_id,
+        "status": referral.status, "reasons": list(referral.reasons), "heldAt": iso(referral.held_at),
+        "decidedAt": iso(referral.decided_at),
     }

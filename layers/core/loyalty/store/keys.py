@@ -68,3 +68,28 @@ def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str,
 
 def voucher_expiry_partition(shard: int) -> str:
     return f"VOUCHERS_EXPIRING#{shard}"
+
+
+def referral_day_counter(member_id: str, day: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"REFERRALS_DAY#{day}"
+
+
+def referral(referral_id: str) -> tuple[str, str]:
+    return f"REFERRAL#{referral_id}", "REFERRAL"
+
+
+def held_referrals(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#REFERRALS_HELD"
+
+
+def held_referral_index(merchant_id: str, held_at_iso: str, referral_id: str) -> tuple[str, str]:
+    return held_referrals(merchant_id), f"{held_at_iso}#{referral_id}"
+
+
+# Rate-limit counters: one item per window, each in its own partition. The address is an HMAC digest.
+def rate_counter_for_address(action: str, merchant_id: str, address_digest: str, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#ADDR#{address_digest}#{window_start}", "RATE"
+
+
+def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#SHARD#{shard}#{window_start}", "RATE"

@@ -13,17 +13,19 @@ from loyalty.domain.model import (
     LedgerEntry,
     LedgerLine,
     Member,
+    Referral,
     Voucher,
 )
+from loyalty.domain.referral import HELD as REFERRAL_HELD
 from loyalty.store import keys, replies
-from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
+from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem, ReferralItem
 from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
-    "referrals_rewarded", "created_at",
+    "referrals_rewarded", "created_at", "device_hash",
 )
 _KEEP = object()  # "leave the expiry index as it is"
 
@@ -65,12 +67,14 @@ def _to_member(item: MemberItem) -> Member:
         values[number] = int(values[number] or 0)
     raw = item.vouchers.as_dict() if item.vouchers else {}
     values["vouchers"] = {issued_id: _voucher_from_map(issued_id, data) for issued_id, data in raw.items()}
+    values["referral_reasons"] = tuple(item.referral_reasons or ())
     return Member(**values)
 
 
 def _to_item(member: Member) -> MemberItem:
     item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
     item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
+    item.referral_reasons = list(member.referral_reasons) or None
     return item
 
 
@@ -122,11 +126,27 @@ class MemberUpdate:
 
 @dataclass
 class CapCounter:
-    """A per-period counter that may only grow up to ``limit`` (referral rewards per month)."""
+    """A per-period counter that may only grow up to ``limit`` (referral rewards per month, rate limits).
+
+    With ``expires_at`` DynamoDB's TTL deletes it once its period is over."""
 
     key: tuple[str, str]
     limit: int
     tag: str
+    expires_at: datetime | None = None
+
+
+def _counter_actions(counter: CapCounter) -> list:
+    actions = [CounterItem.count.add(1)]
+    if counter.expires_at is not None:
+        actions.append(CounterItem.ttl.set(counter.expires_at))
+    return actions
+
+
+def _add_counters(txn: Transaction, counters: list[CapCounter]) -> None:
+    for counter in counters:
+        txn.update(CounterItem(*counter.key), _counter_actions(counter), counter.tag,
+                   condition=CounterItem.count.does_not_exist() | (CounterItem.count < counter.limit))
 
 
 def _update_actions(update: MemberUpdate) -> list:
@@ -149,23 +169,36 @@ def _guard_item(guard: Guard) -> GuardItem:
     return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref)
 
 
-def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None) -> None:
-    """Member, its unique identities and referral code, all or nothing."""
+def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None,
+                  counters: list[CapCounter] = ()) -> None:
+    """Member, its unique identities and referral code, and the capped counters it counts in: all or nothing."""
     txn = Transaction().put(_to_item(member), "member", condition=MemberItem.pk.does_not_exist())
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
     if referrer_id:
         txn.update(MemberItem(*keys.member(referrer_id)), [MemberItem.referrals_pending.add(1)], "referrer",
                    condition=MemberItem.pk.exists())
+    _add_counters(txn, counters)
     txn.commit()
 
 
 def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
-           counters: list[CapCounter] = (), reply: replies.StoredReply | None = None) -> None:
-    """Member changes, their ledger entries, guards, capped counters and the request's reply in one transaction."""
-    txn = Transaction()
+           counters: list[CapCounter] = (), held_referrals: list[Referral] = (),
+           reply: replies.StoredReply | None = None) -> None:
+    """Member changes, their ledger entries, guards, capped counters, held referrals and the request's reply
+    in one transaction."""
+    txn = member_transaction(updates, ledger, guards, counters)
     if reply is not None:
         txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
+    for referral in held_referrals:
+        txn.put(referral_item(referral), "held_referral", condition=ReferralItem.pk.does_not_exist())
+    txn.commit()
+
+
+def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+                       counters: list[CapCounter] = ()) -> Transaction:
+    """The transaction of ``commit`` before it is sent, for store modules that add their own items to it."""
+    txn = Transaction()
     for update in updates:
         condition = MemberItem.pk.exists()
         if update.expected_rev is not None:
@@ -175,10 +208,20 @@ def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: 
         txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
-    for counter in counters:
-        txn.update(CounterItem(*counter.key), [CounterItem.count.add(1)], counter.tag,
-                   condition=CounterItem.count.does_not_exist() | (CounterItem.count < counter.limit))
-    txn.commit()
+    _add_counters(txn, counters)
+    return txn
+
+
+def referral_item(referral: Referral) -> ReferralItem:
+    item = ReferralItem(
+        *keys.referral(referral.referral_id), referral_id=referral.referral_id, merchant_id=referral.merchant_id,
+        referrer_id=referral.referrer_id, member_id=referral.referee_id, status=referral.status,
+        reasons=list(referral.reasons), held_at=referral.held_at, referrer_points=referral.referrer_points,
+        referee_points=referral.referee_points, decided_at=referral.decided_at)
+    if referral.status == REFERRAL_HELD:
+        item.gsi1pk, item.gsi1sk = keys.held_referral_index(referral.merchant_id, _iso(referral.held_at),
+                                                            referral.referral_id)
+    return item
 
 
 def redeem_voucher(member_id: str, merchant_id: str, issued_id: str, now: datetime, redemption_id: str,
@@ -255,7 +298,7 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "members_with_vouchers_expiring",
-    "recent_ledger", "redeem_voucher", "referral_count",
+    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member", "full_ledger", "get_guard",
+    "get_member", "get_member_with_reply", "member_transaction", "members_with_vouchers_expiring", "recent_ledger",
+    "redeem_voucher", "referral_count", "referral_item",
 ]

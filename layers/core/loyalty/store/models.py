@@ -104,6 +104,8 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # issuedRewardId -> voucher; open vouchers plus the most recent closed ones.
     vouchers = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute(null=True)
+    device_hash = UnicodeAttribute(null=True)
+    referral_reasons = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
@@ -137,3 +139,18 @@ class ReplyItem(LoyaltyItem, discriminator="idempotency"):
     status = UnicodeAttribute()
     data = UnicodeAttribute()         # the sealed reply (see domain/sealing.py)
     validation = UnicodeAttribute()   # keyed hash of the request body
+
+
+class ReferralItem(LoyaltyItem, discriminator="referral"):
+    """A held referral; while held it is in GSI1 under its merchant, so the owner's list reads only those."""
+
+    referral_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    referrer_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()  # the referee
+    status = UnicodeAttribute()
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    held_at = UTCDateTimeAttribute()
+    referrer_points = NumberAttribute(default=0)
+    referee_points = NumberAttribute(default=0)
+    decided_at = UTCDateTimeAttribute(null=True)
