@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 
 import pytest
 
@@ -30,6 +30,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members/{memberId}/card", "EnrollFunction"),
     ("POST", "/v1/scans", "ScanFunction"),
     ("POST", "/v1/me/rewards", "RedeemFunction"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
@@ -54,9 +55,9 @@ EXPECTED_DYNAMODB_ACTIONS = {
     "RedeemFunction": CRUD,
     "ReferralFunction": {"dynamodb:GetItem"},
     "CardFunction": CRUD | {"dynamodb:Query"},
-    "CampaignsFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
+    "RewardExpiryFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
 }
-FUNCTIONS_QUERYING_AN_INDEX = {"CampaignsFunction"}
+FUNCTIONS_QUERYING_AN_INDEX = {"RewardExpiryFunction"}
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
 
@@ -85,8 +86,8 @@ def test_short_tags_become_long_form_intrinsics(template):
     assert template["Outputs"]["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
     }
-    campaigns = template["Resources"]["CampaignsFunction"]["Properties"]
-    assert TABLE_ARN in campaigns["Policies"][1]["Statement"][0]["Resource"]
+    expiry = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert TABLE_ARN in expiry["Policies"][1]["Statement"][0]["Resource"]
 
 
 def test_globals(template):
@@ -151,7 +152,7 @@ def test_function_specs_merge_globals(template):
     specs = functions(template)
     assert set(specs) == set(EXPECTED_DYNAMODB_ACTIONS)
     for logical_id, spec in specs.items():
-        directory = logical_id.removesuffix("Function").lower()
+        directory = re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id.removesuffix("Function")).lower()
         assert spec.code_uri == f"functions/{directory}/"
         assert spec.handler == "app.lambda_handler"
         assert spec.memory_mb == 512
@@ -159,12 +160,12 @@ def test_function_specs_merge_globals(template):
     assert specs["CardFunction"].timeout_seconds == 10
 
 
-def test_campaigns_run_on_an_hourly_schedule(template):
-    events = template["Resources"]["CampaignsFunction"]["Properties"]["Events"]
-    assert [e["Type"] for e in events.values()] == ["ScheduleV2"]
-    (schedule,) = events.values()
+def test_reward_expiry_runs_on_an_hourly_schedule_with_time_to_page(template):
+    props = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert [e["Type"] for e in props["Events"].values()] == ["ScheduleV2"]
+    (schedule,) = props["Events"].values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
-    assert json.loads(schedule["Properties"]["Input"]) == {"task": "expire-rewards"}
+    assert props["Timeout"] == 300
 
 
 def test_cors_allows_the_api_headers(template):

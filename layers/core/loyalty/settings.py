@@ -21,6 +21,8 @@ class Settings:
     cache_ttl_seconds: float
     counter_code_window_seconds: int
     idempotency_ttl_seconds: int
+    # A scheduled sweep stops starting new work when less than this is left of its Lambda time.
+    expiry_time_margin_seconds: int
     max_body_bytes: int
     metrics_namespace: str
     metrics_enabled: bool
@@ -50,6 +52,7 @@ def get_settings() -> Settings:
         cache_ttl_seconds=float(os.environ.get("CACHE_TTL_SECONDS", "30")),
         counter_code_window_seconds=_int("COUNTER_CODE_WINDOW_SECONDS", 60),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        expiry_time_margin_seconds=_int("EXPIRY_TIME_MARGIN_SECONDS", 20),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
         metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Bywalec",
         metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes"),

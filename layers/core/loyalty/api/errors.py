@@ -11,8 +11,8 @@ from loyalty.domain import errors
 STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.MalformedRequest: 400,
     errors.InvalidCounterCode: 400,
-    errors.InvalidMemberToken: 400,
     errors.Unauthorized: 401,
+    errors.InvalidMemberToken: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.AlreadyMember: 409,

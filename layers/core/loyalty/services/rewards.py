@@ -30,7 +30,7 @@ from loyalty.domain.model import (
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token, load_for_merchant
-from loyalty.services.merchants import load_merchant
+from loyalty.services.merchants import load_merchant, location_of
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
@@ -163,7 +163,7 @@ def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str
 
 def _redemption_location(caller: Caller, merchant: Merchant, location_id: str | None) -> str | None:
     if location_id is not None:
-        if location_id not in merchant.locations:
+        if location_of(merchant, location_id) is None:
             raise NotFound("No such location.")
         require_location(caller, location_id)
         return location_id

@@ -34,7 +34,7 @@ from loyalty.secrets import signing_key
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token, load_for_merchant
-from loyalty.services.merchants import load_merchant
+from loyalty.services.merchants import load_merchant, location_of
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
@@ -78,7 +78,7 @@ def member_scan(caller: Caller, counter_code: str) -> dict:
         merchant = load_merchant(code.merchant_id)
     except NotFound:
         raise InvalidCounterCode() from None
-    if code.location_id not in merchant.locations:
+    if location_of(merchant, code.location_id) is None:
         raise InvalidCounterCode()
 
     def load() -> Member:
@@ -95,7 +95,7 @@ def staff_scan(caller: Caller, request: ScanRequest) -> dict:
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
-    if request.location_id not in merchant.locations:
+    if location_of(merchant, request.location_id) is None:
         raise NotFound("No such location.")
     require_location(caller, request.location_id)
 

@@ -239,15 +239,24 @@ def referral_count(key: tuple[str, str]) -> int:
         return 0
 
 
-def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:
-    """Sparse index: its cost grows with the members holding open vouchers, not with all members."""
+@dataclass(frozen=True)
+class ExpiringPage:
+    member_ids: list[str]
+    next_start: dict | None  # where the next page starts; None when this shard has no more due members
+
+
+def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100,
+                                   start: dict | None = None) -> ExpiringPage:
+    """One page of the sparse index: its cost grows with the members holding open vouchers, not with all members."""
     partition = keys.voucher_expiry_partition(shard)
-    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit)
-    return [item.member_id for item in items]
+    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit,
+                                  page_size=limit, last_evaluated_key=start)
+    member_ids = [item.member_id for item in items]
+    return ExpiringPage(member_ids, items.last_evaluated_key if len(member_ids) >= limit else None)
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member",
+    "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "commit", "create_member",
     "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
     "redeem_voucher", "referral_count",
 ]
