@@ -27,6 +27,7 @@ from loyalty.domain.model import (
     Merchant,
     Voucher,
 )
+from loyalty.domain.stamps import MAX_OPEN_REWARDS
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_by_token, load_for_merchant
@@ -34,9 +35,6 @@ from loyalty.services.merchants import load_merchant, location_of
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
-
-# Unused rewards live on the member item; a bound keeps it far below DynamoDB's 400 KB item limit.
-MAX_OPEN_REWARDS = 20
 
 
 def claim(caller: Caller, reward_id: str) -> dict:

@@ -29,7 +29,7 @@ from loyalty.domain.errors import (
 )
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, REWARDED, referral_month
-from loyalty.domain.stamps import add_stamps
+from loyalty.domain.stamps import MAX_OPEN_REWARDS, add_stamps
 from loyalty.secrets import signing_key
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
@@ -134,9 +134,14 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if program.stamp_card and award.stamps:
             reward = program.reward(program.stamp_card.reward_id)
             required = program.stamp_card.stamps_required
-            for _ in range(add_stamps(member.stamps, award.stamps, required).cards_completed):
+            room = MAX_OPEN_REWARDS - len(plan.member.open_vouchers())
+            progress = add_stamps(member.stamps, award.stamps, required, room)
+            for _ in range(progress.cards_completed):
                 lines.append(LedgerLine("stamp_card", 0, -required, f"Stamp card complete: {reward.name}"))
                 plan.issue_voucher(reward, program, source="stamps", points_locked=0)
+            if progress.dropped:
+                lines.append(LedgerLine("card_full", 0, -progress.dropped,
+                                        f"Card full: redeem your {reward.name.lower()} to keep collecting"))
         scan_id = ids.new_id("scn")
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
         if counts:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from loyalty.domain.card import card_message, next_reward
 from loyalty.domain.model import LedgerEntry, LedgerLine, Location, Member, Merchant, Voucher
+from loyalty.domain.stamps import card_is_full
 
 
 def iso(value: datetime | None) -> str | None:
@@ -42,7 +43,8 @@ def stamps_json(merchant: Merchant, member: Member) -> dict | None:
     if card is None:
         return None
     reward = merchant.program.reward(card.reward_id)
-    return {"count": member.stamps, "required": card.stamps_required, "rewardName": reward.name if reward else None}
+    return {"count": member.stamps, "required": card.stamps_required, "rewardName": reward.name if reward else None,
+            "full": card_is_full(member.stamps, card.stamps_required, len(member.open_vouchers()))}
 
 
 def progress_json(merchant: Merchant, member: Member) -> dict:
