@@ -16,7 +16,7 @@ from loyalty.domain.model import (
     Voucher,
 )
 from loyalty.store import keys
-from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
+from loyalty.store.models import CounterItem, GuardItem, LedgerItem, LoyaltyItem, MemberItem
 from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
@@ -164,11 +164,15 @@ def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: 
            counters: list[CapCounter] = ()) -> None:
     """Member changes, their ledger entries, guards and capped counters in one transaction."""
     txn = Transaction()
+    heads = {entry.member_id: entry for entry in sorted(ledger, key=_ledger_sort_key)}  # newest per member
     for update in updates:
         condition = MemberItem.pk.exists()
         if update.expected_rev is not None:
             condition &= MemberItem.rev == update.expected_rev
-        txn.update(MemberItem(*keys.member(update.member_id)), _update_actions(update), update.tag, condition)
+        actions = _update_actions(update)
+        if update.member_id in heads:
+            actions.append(MemberItem.ledger_head.set(heads[update.member_id].entry_id))
+        txn.update(MemberItem(*keys.member(update.member_id)), actions, update.tag, condition)
     for entry in ledger:
         txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
     for guard in guards:
@@ -220,6 +224,32 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
     return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
 
 
+def _ledger_sort_key(entry: LedgerEntry) -> str:
+    return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
+
+
+def member_with_history(member_id: str, limit: int, attempts: int = 4) -> tuple[Member | None, list[LedgerEntry]]:
+    """The member and its newest ledger entries as one consistent view, in one Query over its partition.
+
+    A Query is not a snapshot: a transaction committing meanwhile may show in the ledger entries and not yet
+    in the member item, or the other way round. The member item names its newest entry (``ledger_head``):
+    entries newer than it are not in its balance yet and are left out; when the head itself is missing, the
+    ledger is behind and the partition is read again."""
+    pk, member_sk = keys.member(member_id)
+    extra = 3  # room for entries newer than the head, which are left out
+    for attempt in range(attempts):
+        items = list(LoyaltyItem.query(pk, LoyaltyItem.sk <= member_sk, scan_index_forward=False,
+                                       limit=limit + 1 + extra, consistent_read=True))
+        if not items or not isinstance(items[0], MemberItem):
+            return None, []
+        head = items[0].ledger_head
+        entries = [_to_ledger_entry(item) for item in items[1:] if isinstance(item, LedgerItem)]
+        position = next((i for i, entry in enumerate(entries) if entry.entry_id == head), None)
+        if head is None or position is not None or attempt == attempts - 1:
+            return _to_member(items[0]), entries[position or 0:][:limit]
+    raise AssertionError("unreachable")
+
+
 def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
     pk, prefix = keys.ledger_prefix(member_id)
     items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
@@ -257,6 +287,6 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 __all__ = [
     "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "commit", "create_member",
-    "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
+    "full_ledger", "get_guard", "get_member", "member_with_history", "members_with_vouchers_expiring", "recent_ledger",
     "redeem_voucher", "referral_count",
 ]

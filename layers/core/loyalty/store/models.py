@@ -104,6 +104,9 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # issuedRewardId -> voucher; open vouchers plus the most recent closed ones.
     vouchers = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute(null=True)
+    # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
+    # can tell whether the member item and the ledger entries it returned belong together.
+    ledger_head = UnicodeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
