@@ -24,6 +24,9 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("DELETE", "/v1/merchants/{merchantId}/api-keys/{apiKeyId}", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/owner-key", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
@@ -49,7 +52,7 @@ CRUD = {
     "dynamodb:ConditionCheckItem",
 }
 EXPECTED_DYNAMODB_ACTIONS = {
-    "MerchantsFunction": CRUD,
+    "MerchantsFunction": CRUD | {"dynamodb:Query"},
     "EnrollFunction": CRUD | {"dynamodb:Query"},
     "ScanFunction": CRUD,
     "RedeemFunction": CRUD,

@@ -22,6 +22,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.RewardNotActive: 409,
     errors.ReceiptAlreadyCounted: 409,
     errors.TooManyOpenRewards: 409,
+    errors.OwnerKeyNotRevocable: 409,
     errors.ConcurrentUpdate: 409,
     errors.CounterCodeExpired: 410,
     errors.PayloadTooLarge: 413,

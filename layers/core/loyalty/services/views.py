@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from loyalty.domain.card import card_message, next_reward
-from loyalty.domain.model import LedgerEntry, LedgerLine, Location, Member, Merchant, Voucher
+from loyalty.domain.model import ApiKey, LedgerEntry, LedgerLine, Location, Member, Merchant, Voucher
 from loyalty.domain.stamps import card_is_full
 
 
@@ -24,6 +24,12 @@ def voucher_json(voucher: Voucher) -> dict:
         "source": voucher.source, "issuedAt": iso(voucher.issued_at), "expiresAt": iso(voucher.expires_at),
         "closedAt": iso(voucher.closed_at),
     }
+
+
+def api_key_json(key: ApiKey) -> dict:
+    """A key as its merchant sees it: never the key itself nor its hash."""
+    return {"apiKeyId": key.api_key_id, "role": key.role, "locationIds": list(key.location_ids),
+            "createdAt": iso(key.created_at), "lastUsedAt": iso(key.last_used_at)}
 
 
 def location_json(location: Location) -> dict:

@@ -70,11 +70,25 @@ class MerchantItem(LoyaltyItem, discriminator="merchant"):
 
 
 class ApiKeyItem(LoyaltyItem, discriminator="api_key"):
+    """Found by the key's hash on every authenticated request."""
+
     api_key_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     role = UnicodeAttribute()
     location_ids = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)  # approximate: written at most once per interval
+
+
+class ApiKeyListingItem(LoyaltyItem, discriminator="api_key_listing"):
+    """One per key under its merchant's partition: lists the merchant's keys and finds the hash item to revoke."""
+
+    api_key_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    location_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    key_hash = UnicodeAttribute()
 
 
 class MemberItem(LoyaltyItem, discriminator="member"):
