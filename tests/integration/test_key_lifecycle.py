@@ -114,3 +114,31 @@ def test_the_administrator_replaces_the_owner_key_and_the_old_one_is_revoked(wor
     assert [(k["apiKeyId"], k["role"]) for k in listed["apiKeys"] if k["role"] == "owner"] == [
         (reply.json["apiKeyId"], "owner")]
     assert world.staff_scan(world.enroll(), amount=100).status == 200  # staff keys are untouched
+
+
+def test_a_staff_scan_stays_within_three_round_trips_when_its_key_and_merchant_are_re_read(world, monkeypatch):
+    """Keys are re-read every few seconds; the re-read brings the merchant along, so no scan pays for both."""
+    import os
+    import time
+
+    import boto3
+
+    from infra.dynamodb_meter import Meter
+
+    meter = Meter(lambda: boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]))
+    member = world.enroll()
+    assert world.staff_scan(member, amount=100).status == 200  # the container is warm
+    real, offset, shapes = time.monotonic, [0.0], []
+    monkeypatch.setattr(time, "monotonic", lambda: real() + offset[0])
+    meter.install()
+    try:
+        for _ in range(3):
+            offset[0] += 31  # past the key cache's and the merchant cache's lifetimes
+            with meter.capture() as captured:
+                assert world.staff_scan(member, amount=100).status == 200
+            shapes.append([call.shape for call in captured.calls])
+    finally:
+        meter.uninstall()
+
+    assert all(len(calls) <= 3 for calls in shapes), shapes
+    assert all(calls[0] == "TransactGetItems[APIKEY#*/APIKEY, MERCHANT#*/MERCHANT]" for calls in shapes), shapes
