@@ -142,3 +142,35 @@ def test_a_staff_scan_stays_within_three_round_trips_when_its_key_and_merchant_a
 
     assert all(len(calls) <= 3 for calls in shapes), shapes
     assert all(calls[0] == "TransactGetItems[APIKEY#*/APIKEY, MERCHANT#*/MERCHANT]" for calls in shapes), shapes
+
+
+def test_concurrent_owner_key_replacements_leave_exactly_one_owner_key(world):
+    import threading
+
+    from loyalty.domain.access import ADMIN, Caller
+    from loyalty.services import api_keys
+    from loyalty.store import merchants as store
+
+    admin = Caller(ADMIN, api_key_id="admin")
+    issued, errors = [], []
+
+    def replace() -> None:
+        try:
+            issued.append(api_keys.replace_owner_key(admin, world.merchant_id))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replace) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not errors, errors
+    owners = [key for key in store.list_api_keys(world.merchant_id) if key.role == "owner"]
+    assert len(owners) == 1
+    store.clear_caches()  # what any other container sees after the key cache's few seconds
+    working = [reply for reply in issued if world.call("GET", f"/v1/merchants/{world.merchant_id}/program",
+                                                       headers=bearer(reply["apiKey"])).status == 200]
+    assert [reply["apiKeyId"] for reply in working] == [owners[0].api_key_id]
+    assert world.call("GET", f"/v1/merchants/{world.merchant_id}/program", headers=world.owner).status == 401

@@ -10,7 +10,7 @@ from loyalty.domain.model import ApiKey
 from loyalty.services import views
 from loyalty.services.merchants import load_merchant
 from loyalty.store import merchants as store
-from loyalty.store.transaction import ConditionFailed
+from loyalty.store.transaction import ConditionFailed, TransientConflict
 
 
 def list_api_keys(caller: Caller, merchant_id: str) -> dict:
@@ -36,7 +36,7 @@ def replace_owner_key(caller: Caller, merchant_id: str) -> dict:
     """A new owner key; every previous owner key is revoked in the same transaction."""
     require_admin(caller)
     load_merchant(merchant_id, fresh=True)
-    for _ in range(3):
+    for _ in range(5):
         key = ApiKey(ids.new_id("key"), merchant_id, OWNER)
         secret = tokens.new_api_key(OWNER)
         try:
@@ -45,6 +45,8 @@ def replace_owner_key(caller: Caller, merchant_id: str) -> dict:
             if "merchant" in lost.failed:
                 raise NotFound() from None
             continue  # another replacement won the race: replace that one
+        except TransientConflict:
+            continue
         telemetry.count("OwnerKeysReplaced")
         return {"apiKeyId": key.api_key_id, "apiKey": secret.value, "role": OWNER}
     raise ConcurrentUpdate()
