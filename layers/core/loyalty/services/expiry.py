@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from loyalty import telemetry
+from loyalty.domain.errors import ConcurrentUpdate
 from loyalty.domain.model import Member
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
@@ -36,7 +37,10 @@ def expire_rewards(remaining_ms: Callable[[], int], page_size: int = PAGE_SIZE) 
                     complete = False
                     break
                 members += 1
-                expired += _settle(member_id, now)
+                try:
+                    expired += _settle(member_id, now)
+                except ConcurrentUpdate:
+                    continue  # a busy card: it stays in the index, and the next run settles it
             start = page.next_start
             if start is None:
                 break
