@@ -59,8 +59,10 @@ ROUND_TRIP_LIMITS = {"member scan": 2, "staff scan": 3, "redeem": 2, "keyed": 2,
 STAFF_SCAN_AMOUNT = 15_000  # 150.00 PLN: enough points for the 100-point reward
 REWARD_ID = "free-coffee"
 COUNTER_CODE_MAX_AGE = 20.0  # seconds; codes are valid for one window (60 s) plus one window of grace
-# Reads that only happen when a per-container cache (merchant and program, API keys) is cold or expired.
-CACHE_READS = ("GetItem MERCHANT#*/MERCHANT", "GetItem APIKEY#*/APIKEY")
+# Reads that only happen when a per-container cache (merchant and program, API keys) is cold or expired. An API
+# key is re-read every few seconds, together with its merchant, or with the write that stamps its lastUsedAt.
+CACHE_READS = ("GetItem MERCHANT#*/MERCHANT", "GetItem APIKEY#*/APIKEY", "UpdateItem APIKEY#*/APIKEY",
+               "TransactGetItems[APIKEY#*/APIKEY, MERCHANT#*/MERCHANT]")
 
 
 # --- the request side -------------------------------------------------------------------------------

@@ -410,7 +410,9 @@ class Meter:
                 consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
                 call.rcu += sum(read_units(item_size(item), consistent) for item in items)
         elif operation == "TransactGetItems":
-            call.shape = f"TransactGetItems[{len(params.get('TransactItems') or [])} items]"
+            gets = [item["Get"] for item in params.get("TransactItems") or [] if "Get" in item]
+            call.shape = "TransactGetItems[{}]".format(
+                ", ".join(key_label(get["Key"], self._schema(get["TableName"]).keys) for get in gets))
             call.rcu = sum(2 * read_units(item_size(r.get("Item")), True) for r in response.get("Responses") or [])
         return call
 

@@ -50,8 +50,8 @@ _ERROR_SCHEMA = {
     }},
 }
 _ERROR_STATUSES = {
-    "400": "Malformed JSON, or an unknown or forged counter code or member token",
-    "401": "Missing or unknown credentials",
+    "400": "Malformed JSON, or an unknown or forged counter code",
+    "401": "Missing, unknown or revoked credentials; an unknown, forged or replaced member token",
     "403": "Known caller, not allowed here",
     "404": "Does not exist, or belongs to another merchant",
     "409": "State conflict (already_member, already_redeemed, insufficient_balance, reward_expired, ...)",

@@ -5,7 +5,7 @@ from loyalty.api import http
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.members import Enroll, MemberSearch
 from loyalty.api.security import KEY, PUBLIC_OR_KEY
-from loyalty.services import enroll
+from loyalty.services import enroll, reissue
 
 router = Router()
 
@@ -31,6 +31,12 @@ def search_members(merchantId: str, body: MemberSearch) -> dict:
 @router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY)
 def member_profile(merchantId: str, memberId: str) -> dict:
     return enroll.profile(http.caller(router), merchantId, memberId)
+
+
+@router.post("/v1/merchants/<merchantId>/members/<memberId>/card", tags=["members"], status_code=201, security=KEY)
+def reissue_card(merchantId: str, memberId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (201, reissue.reissue_card(who, merchantId, memberId)))
 
 
 app = make_resolver(router)

@@ -10,7 +10,7 @@ from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.api.security import KEY
 from loyalty.domain.program import Program
-from loyalty.services import merchants
+from loyalty.services import api_keys, merchants
 
 router = Router()
 
@@ -37,6 +37,23 @@ def list_locations(merchantId: str) -> dict:
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
+
+
+@router.get("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], security=KEY)
+def list_api_keys(merchantId: str) -> dict:
+    return api_keys.list_api_keys(http.caller(router), merchantId)
+
+
+@router.delete("/v1/merchants/<merchantId>/api-keys/<apiKeyId>", tags=["merchants"], status_code=204, security=KEY)
+def revoke_api_key(merchantId: str, apiKeyId: str):
+    api_keys.revoke_api_key(http.caller(router), merchantId, apiKeyId)
+    return Response(204)
+
+
+@router.post("/v1/merchants/<merchantId>/owner-key", tags=["merchants"], status_code=201, security=KEY)
+def replace_owner_key(merchantId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (201, api_keys.replace_owner_key(who, merchantId)))
 
 
 @router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY)

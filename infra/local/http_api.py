@@ -379,10 +379,11 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
                 source_ip=self.client_address[0],
             )
             response = self.server.api.handle(request)
-        self._write(response)
         elapsed_ms = (time.monotonic() - started) * 1000
         path = self.path.partition("?")[0]
+        # Logged before the reply is written, so a client that has its reply can already read the line.
         access_log.info("%s %s -> %d (%.0f ms)", self.command, path, response.status, elapsed_ms)
+        self._write(response)
 
     def _read_body(self) -> bytes:
         return read_request_body(self, MAX_REQUEST_BYTES)

@@ -48,7 +48,7 @@ class LocalStack:
     _previous_env: dict[str, str | None] = field(default_factory=dict)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
-        """Invoke a function directly, e.g. `invoke("CampaignsFunction", {"task": "expire-rewards"})`."""
+        """Invoke a function directly, e.g. `invoke("RewardExpiryFunction", {})`."""
         return self.runtime.invoke(logical_id, event)
 
     def stop(self) -> None:

@@ -111,7 +111,7 @@ class LoyaltyBooks(RuleBasedStateMachine):
     def nightly_expiry_job(self):
         from loyalty.services.expiry import expire_rewards
 
-        expire_rewards()
+        expire_rewards(lambda: 300_000)
 
     @invariant()
     def books_balance(self):

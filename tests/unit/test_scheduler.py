@@ -14,10 +14,10 @@ from infra.template import ScheduleEvent, load_template, schedule_events
 
 def test_the_template_schedules_the_hourly_reward_expiry():
     (expiry,) = schedule_events(load_template())
-    assert (expiry.function_logical_id, expiry.event_name, expiry.kind) == ("CampaignsFunction", "ExpireRewards",
+    assert (expiry.function_logical_id, expiry.event_name, expiry.kind) == ("RewardExpiryFunction", "ExpireRewards",
                                                                            "ScheduleV2")
     assert rate_seconds(expiry.expression) == 3600
-    assert expiry.input == '{"task": "expire-rewards"}'
+    assert expiry.input is None  # EventBridge Scheduler then delivers {}
     assert expiry.enabled
 
 

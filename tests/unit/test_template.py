@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -27,12 +28,16 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("DELETE", "/v1/merchants/{merchantId}/api-keys/{apiKeyId}", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/owner-key", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
     ("POST", "/v1/merchants/{merchantId}/members/search", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members/{memberId}/card", "EnrollFunction"),
     ("POST", "/v1/scans", "ScanFunction"),
     ("POST", "/v1/me/rewards", "RedeemFunction"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
@@ -48,7 +53,7 @@ EXPECTED_ROUTES = {
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "CampaignsFunction",
+    "RewardExpiryFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -56,7 +61,7 @@ INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
 # handler sends (tests/integration/test_least_privilege.py).
 DYNAMODB_DATA_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:TransactGetItems",
 }
 
 
@@ -74,8 +79,8 @@ def test_short_tags_become_long_form_intrinsics(template):
     assert template["Outputs"]["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
     }
-    campaigns = template["Resources"]["CampaignsFunction"]["Properties"]
-    assert TABLE_ARN in campaigns["Policies"][1]["Statement"][0]["Resource"]
+    expiry = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert TABLE_ARN in expiry["Policies"][1]["Statement"][0]["Resource"]
 
 
 def test_globals(template):
@@ -140,7 +145,7 @@ def test_function_specs_merge_globals(template):
     specs = functions(template)
     assert set(specs) == FUNCTIONS
     for logical_id, spec in specs.items():
-        directory = logical_id.removesuffix("Function").lower()
+        directory = re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id.removesuffix("Function")).lower()
         assert spec.code_uri == f"functions/{directory}/"
         assert spec.handler == "app.lambda_handler"
         assert spec.memory_mb == 512
@@ -148,12 +153,12 @@ def test_function_specs_merge_globals(template):
     assert specs["CardFunction"].timeout_seconds == 10
 
 
-def test_campaigns_run_on_an_hourly_schedule(template):
-    events = template["Resources"]["CampaignsFunction"]["Properties"]["Events"]
-    assert [e["Type"] for e in events.values()] == ["ScheduleV2"]
-    (schedule,) = events.values()
+def test_reward_expiry_runs_on_an_hourly_schedule_with_time_to_page(template):
+    props = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert [e["Type"] for e in props["Events"].values()] == ["ScheduleV2"]
+    (schedule,) = props["Events"].values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
-    assert json.loads(schedule["Properties"]["Input"]) == {"task": "expire-rewards"}
+    assert props["Timeout"] == 300
 
 
 def test_cors_allows_the_api_headers(template):

@@ -29,8 +29,14 @@ class Settings:
     signing_key_parameter: str | None
     public_base_url: str | None
     cache_ttl_seconds: float
+    # API keys are re-read this often, so a revoked key stops working everywhere within it.
+    api_key_cache_ttl_seconds: float
+    # An API key's lastUsedAt is written at most this often per key and container.
+    api_key_last_used_interval_seconds: int
     counter_code_window_seconds: int
     idempotency_ttl_seconds: int
+    # A scheduled sweep stops starting new work when less than this is left of its Lambda time.
+    expiry_time_margin_seconds: int
     max_body_bytes: int
     metrics_namespace: str
     metrics_enabled: bool
@@ -66,8 +72,11 @@ def get_settings() -> Settings:
         signing_key_parameter=os.environ.get("SIGNING_KEY_PARAMETER") or None,
         public_base_url=(os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         cache_ttl_seconds=float(os.environ.get("CACHE_TTL_SECONDS", "30")),
+        api_key_cache_ttl_seconds=float(os.environ.get("API_KEY_CACHE_TTL_SECONDS", "5")),
+        api_key_last_used_interval_seconds=_int("API_KEY_LAST_USED_INTERVAL_SECONDS", 600),
         counter_code_window_seconds=_int("COUNTER_CODE_WINDOW_SECONDS", 60),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        expiry_time_margin_seconds=_int("EXPIRY_TIME_MARGIN_SECONDS", 20),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
         metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Bywalec",
         metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes"),

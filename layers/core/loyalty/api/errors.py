@@ -11,8 +11,8 @@ from loyalty.domain import errors
 STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.MalformedRequest: 400,
     errors.InvalidCounterCode: 400,
-    errors.InvalidMemberToken: 401,
     errors.Unauthorized: 401,
+    errors.InvalidMemberToken: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.AlreadyMember: 409,
@@ -22,6 +22,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.RewardNotActive: 409,
     errors.ReceiptAlreadyCounted: 409,
     errors.TooManyOpenRewards: 409,
+    errors.OwnerKeyNotRevocable: 409,
     errors.ConcurrentUpdate: 409,
     errors.ReferralAlreadyDecided: 409,
     errors.CounterCodeExpired: 410,

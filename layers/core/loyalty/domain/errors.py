@@ -82,6 +82,12 @@ class ReceiptAlreadyCounted(LoyaltyError):
     default_message = "This receipt has already been counted."
 
 
+class OwnerKeyNotRevocable(LoyaltyError):
+    code = "owner_key_not_revocable"
+    default_message = ("The owner key cannot be revoked: the platform administrator replaces it "
+                       "(POST /v1/merchants/{merchantId}/owner-key), which revokes the old one.")
+
+
 class ConcurrentUpdate(LoyaltyError):
     code = "concurrent_update"
     default_message = "The card changed while this was processed. Please try again."

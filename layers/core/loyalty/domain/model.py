@@ -36,6 +36,8 @@ class ApiKey:
     merchant_id: str
     role: str  # "owner" | "staff"
     location_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 @dataclass

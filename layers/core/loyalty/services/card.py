@@ -11,9 +11,8 @@ from loyalty.domain.errors import NotFound
 from loyalty.domain.model import LedgerEntry, Member, Merchant
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import own_member
+from loyalty.services.members import load_with_history_by_token, own_member
 from loyalty.services.merchants import load_merchant
-from loyalty.store import members as store
 
 HISTORY_LENGTH = 10
 
@@ -33,10 +32,14 @@ def card_json(merchant: Merchant, member: Member, history: list[LedgerEntry]) ->
 
 
 def my_card(caller: Caller) -> dict:
+    """One read of the member's partition gives the balance and the history that explains it, consistently."""
     token = require_member(caller)
-    member = settle_expired(own_member(caller))
+    member, history = load_with_history_by_token(token, HISTORY_LENGTH)
+    if any(voucher.is_expired(clock.now()) for voucher in member.open_vouchers()):
+        settle_expired(own_member(caller))
+        member, history = load_with_history_by_token(token, HISTORY_LENGTH)
     merchant = load_merchant(member.merchant_id)
-    body = card_json(merchant, member, store.recent_ledger(member.member_id, HISTORY_LENGTH))
+    body = card_json(merchant, member, history)
     body["qrSvg"] = qr.qr_svg(token)  # the personal card QR staff scan: it holds the member token
     return body
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import InvalidMemberToken, NotFound
-from loyalty.domain.model import Member
+from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.tokens import member_token_matches, parse_member_token
 from loyalty.services.once import ExactlyOnce
 from loyalty.store import members as store
@@ -23,7 +23,17 @@ def _read(member_id: str, once: ExactlyOnce | None) -> Member | None:
 
 def load_by_token(token: str, once: ExactlyOnce | None = None) -> Member:
     member_id, secret = parse_member_token(token)
-    member = _read(member_id, once)
+    return _holder_of(secret, _read(member_id, once))
+
+
+def load_with_history_by_token(token: str, history: int) -> tuple[Member, list[LedgerEntry]]:
+    """The member and its newest ledger entries, consistent with each other (one read)."""
+    member_id, secret = parse_member_token(token)
+    member, entries = store.member_with_history(member_id, history)
+    return _holder_of(secret, member), entries
+
+
+def _holder_of(secret: str, member: Member | None) -> Member:
     if member is None or not member_token_matches(secret, member.token_hash):
         raise InvalidMemberToken()
     return member

@@ -27,17 +27,15 @@ from loyalty.domain.model import (
     Merchant,
     Voucher,
 )
+from loyalty.domain.stamps import MAX_OPEN_REWARDS
 from loyalty.services import clock, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
-from loyalty.services.merchants import load_merchant
+from loyalty.services.merchants import load_merchant, location_of
 from loyalty.services.once import ExactlyOnce
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
-
-# Unused rewards live on the member item; a bound keeps it far below DynamoDB's 400 KB item limit.
-MAX_OPEN_REWARDS = 20
 
 
 def claim(caller: Caller, reward_id: str, once: ExactlyOnce | None = None) -> dict:
@@ -166,7 +164,7 @@ def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str
 
 def _redemption_location(caller: Caller, merchant: Merchant, location_id: str | None) -> str | None:
     if location_id is not None:
-        if location_id not in merchant.locations:
+        if location_of(merchant, location_id) is None:
             raise NotFound("No such location.")
         require_location(caller, location_id)
         return location_id

@@ -36,12 +36,12 @@ from loyalty.domain.referral import (
     referral_day,
     referral_month,
 )
-from loyalty.domain.stamps import add_stamps
+from loyalty.domain.stamps import MAX_OPEN_REWARDS, add_stamps
 from loyalty.secrets import signing_key
 from loyalty.services import clock, limits, views
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
-from loyalty.services.merchants import load_merchant
+from loyalty.services.merchants import load_merchant, location_of
 from loyalty.services.once import ExactlyOnce
 from loyalty.services.referral_review import referrer_payment
 from loyalty.settings import get_settings
@@ -89,7 +89,7 @@ def member_scan(caller: Caller, counter_code: str, once: ExactlyOnce | None = No
         merchant = load_merchant(code.merchant_id)
     except NotFound:
         raise InvalidCounterCode() from None
-    if code.location_id not in merchant.locations:
+    if location_of(merchant, code.location_id) is None:
         raise InvalidCounterCode()
 
     def load() -> Member:
@@ -107,7 +107,7 @@ def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = 
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
-    if request.location_id not in merchant.locations:
+    if location_of(merchant, request.location_id) is None:
         raise NotFound("No such location.")
     require_location(caller, request.location_id)
 
@@ -151,9 +151,14 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if program.stamp_card and award.stamps:
             reward = program.reward(program.stamp_card.reward_id)
             required = program.stamp_card.stamps_required
-            for _ in range(add_stamps(member.stamps, award.stamps, required).cards_completed):
+            room = MAX_OPEN_REWARDS - len(plan.member.open_vouchers())
+            progress = add_stamps(member.stamps, award.stamps, required, room)
+            for _ in range(progress.cards_completed):
                 lines.append(LedgerLine("stamp_card", 0, -required, f"Stamp card complete: {reward.name}"))
                 plan.issue_voucher(reward, program, source="stamps", points_locked=0)
+            if progress.dropped:
+                lines.append(LedgerLine("card_full", 0, -progress.dropped,
+                                        f"Card full: redeem your {reward.name.lower()} to keep collecting"))
         scan_id = ids.new_id("scn")
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
         if counts:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from loyalty.domain.card import card_message, next_reward
-from loyalty.domain.model import LedgerEntry, LedgerLine, Location, Member, Merchant, Referral, Voucher
+from loyalty.domain.model import ApiKey, LedgerEntry, LedgerLine, Location, Member, Merchant, Referral, Voucher
+from loyalty.domain.stamps import card_is_full
 
 
 def iso(value: datetime | None) -> str | None:
@@ -25,6 +26,12 @@ def voucher_json(voucher: Voucher) -> dict:
     }
 
 
+def api_key_json(key: ApiKey) -> dict:
+    """A key as its merchant sees it: never the key itself nor its hash."""
+    return {"apiKeyId": key.api_key_id, "role": key.role, "locationIds": list(key.location_ids),
+            "createdAt": iso(key.created_at), "lastUsedAt": iso(key.last_used_at)}
+
+
 def location_json(location: Location) -> dict:
     return {"locationId": location.location_id, "name": location.name, "timezone": location.timezone}
 
@@ -42,7 +49,8 @@ def stamps_json(merchant: Merchant, member: Member) -> dict | None:
     if card is None:
         return None
     reward = merchant.program.reward(card.reward_id)
-    return {"count": member.stamps, "required": card.stamps_required, "rewardName": reward.name if reward else None}
+    return {"count": member.stamps, "required": card.stamps_required, "rewardName": reward.name if reward else None,
+            "full": card_is_full(member.stamps, card.stamps_required, len(member.open_vouchers()))}
 
 
 def progress_json(merchant: Merchant, member: Member) -> dict:

@@ -16,6 +16,15 @@ def api_key(key_hash: str) -> tuple[str, str]:
     return f"APIKEY#{key_hash}", "APIKEY"
 
 
+def api_key_listing(merchant_id: str, api_key_id: str) -> tuple[str, str]:
+    """The merchant's own record of one of its keys (listing, revoking); the key's hash item serves auth."""
+    return f"MERCHANT#{merchant_id}", f"APIKEY#{api_key_id}"
+
+
+def api_key_listing_prefix(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "APIKEY#"
+
+
 def member(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "MEMBER"
 

@@ -18,7 +18,7 @@ from loyalty.domain.model import (
 )
 from loyalty.domain.referral import HELD as REFERRAL_HELD
 from loyalty.store import keys, replies
-from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem, ReferralItem
+from loyalty.store.models import CounterItem, GuardItem, LedgerItem, LoyaltyItem, MemberItem, ReferralItem
 from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
@@ -199,11 +199,15 @@ def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = 
                        counters: list[CapCounter] = ()) -> Transaction:
     """The transaction of ``commit`` before it is sent, for store modules that add their own items to it."""
     txn = Transaction()
+    heads = {entry.member_id: entry for entry in sorted(ledger, key=_ledger_sort_key)}  # newest per member
     for update in updates:
         condition = MemberItem.pk.exists()
         if update.expected_rev is not None:
             condition &= MemberItem.rev == update.expected_rev
-        txn.update(MemberItem(*keys.member(update.member_id)), _update_actions(update), update.tag, condition)
+        actions = _update_actions(update)
+        if update.member_id in heads:
+            actions.append(MemberItem.ledger_head.set(heads[update.member_id].entry_id))
+        txn.update(MemberItem(*keys.member(update.member_id)), actions, update.tag, condition)
     for entry in ledger:
         txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
     for guard in guards:
@@ -271,6 +275,32 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
     return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
 
 
+def _ledger_sort_key(entry: LedgerEntry) -> str:
+    return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
+
+
+def member_with_history(member_id: str, limit: int, attempts: int = 4) -> tuple[Member | None, list[LedgerEntry]]:
+    """The member and its newest ledger entries as one consistent view, in one Query over its partition.
+
+    A Query is not a snapshot: a transaction committing meanwhile may show in the ledger entries and not yet
+    in the member item, or the other way round. The member item names its newest entry (``ledger_head``):
+    entries newer than it are not in its balance yet and are left out; when the head itself is missing, the
+    ledger is behind and the partition is read again."""
+    pk, member_sk = keys.member(member_id)
+    extra = 3  # room for entries newer than the head, which are left out
+    for attempt in range(attempts):
+        items = list(LoyaltyItem.query(pk, LoyaltyItem.sk <= member_sk, scan_index_forward=False,
+                                       limit=limit + 1 + extra, consistent_read=True))
+        if not items or not isinstance(items[0], MemberItem):
+            return None, []
+        head = items[0].ledger_head
+        entries = [_to_ledger_entry(item) for item in items[1:] if isinstance(item, LedgerItem)]
+        position = next((i for i, entry in enumerate(entries) if entry.entry_id == head), None)
+        if head is None or position is not None or attempt == attempts - 1:
+            return _to_member(items[0]), entries[position or 0:][:limit]
+    raise AssertionError("unreachable")
+
+
 def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
     pk, prefix = keys.ledger_prefix(member_id)
     items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
@@ -290,15 +320,24 @@ def referral_count(key: tuple[str, str]) -> int:
         return 0
 
 
-def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:
-    """Sparse index: its cost grows with the members holding open vouchers, not with all members."""
+@dataclass(frozen=True)
+class ExpiringPage:
+    member_ids: list[str]
+    next_start: dict | None  # where the next page starts; None when this shard has no more due members
+
+
+def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100,
+                                   start: dict | None = None) -> ExpiringPage:
+    """One page of the sparse index: its cost grows with the members holding open vouchers, not with all members."""
     partition = keys.voucher_expiry_partition(shard)
-    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit)
-    return [item.member_id for item in items]
+    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit,
+                                  page_size=limit, last_evaluated_key=start)
+    member_ids = [item.member_id for item in items]
+    return ExpiringPage(member_ids, items.last_evaluated_key if len(member_ids) >= limit else None)
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member", "full_ledger", "get_guard",
-    "get_member", "get_member_with_reply", "member_transaction", "members_with_vouchers_expiring", "recent_ledger",
-    "redeem_voucher", "referral_count", "referral_item",
+    "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "commit", "create_member",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_history",
+    "members_with_vouchers_expiring", "recent_ledger", "redeem_voucher", "referral_count", "referral_item",
 ]

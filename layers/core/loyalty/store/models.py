@@ -70,11 +70,25 @@ class MerchantItem(LoyaltyItem, discriminator="merchant"):
 
 
 class ApiKeyItem(LoyaltyItem, discriminator="api_key"):
+    """Found by the key's hash on every authenticated request."""
+
     api_key_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     role = UnicodeAttribute()
     location_ids = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)  # approximate: written at most once per interval
+
+
+class ApiKeyListingItem(LoyaltyItem, discriminator="api_key_listing"):
+    """One per key under its merchant's partition: lists the merchant's keys and finds the hash item to revoke."""
+
+    api_key_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    location_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    key_hash = UnicodeAttribute()
 
 
 class MemberItem(LoyaltyItem, discriminator="member"):
@@ -106,6 +120,9 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     created_at = UTCDateTimeAttribute(null=True)
     device_hash = UnicodeAttribute(null=True)
     referral_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
+    # can tell whether the member item and the ledger entries it returned belong together.
+    ledger_head = UnicodeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
