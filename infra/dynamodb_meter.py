@@ -180,6 +180,8 @@ class Call:
     rcu: float = 0.0
     error: str | None = None
     size_note: str | None = None  # how the sizes were obtained, when not the usual way
+    # Every item the call wrote: (table and raw key as one string, the key's kind with values masked).
+    written: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -367,6 +369,7 @@ class Meter:
             call.wcu += factor * write_units(size)
             if error is None:
                 call.items_written += 1
+                call.written.append((json.dumps(ident), key_label(target.key, schema.keys)))
                 call.index_wcu += sum(index_write_units(index, old, new, schema.keys) for index in schema.indexes)
         call.items_written = max(0, call.items_written - unprocessed)
         return call
