@@ -3,13 +3,14 @@
 DynamoDB serves about 1,000 writes per second per partition, and far fewer to a single item under
 contention; an item that every scan of a large merchant writes (a merchant-wide counter, say) caps the
 whole chain. The figure comes from a scaled run, not from 100 scans a second in real time: a chain of
-`locations` locations takes `scans` member scans, round-robin over the locations, each by a different
-member who last visited days ago (as phones send them, with an Idempotency-Key). The meter records
-every item each scan writes (transaction items, idempotency records, anything), and an item written
-`w` times in `scans` scans is written `w / scans * rate` times a second when the chain takes `rate` scans
-a second. Items of one member are an upper bound here: each member scans once, so their share is
-1 / scans, while a real chain spreads its scans over far more members. The report names an item by
-its key's kind (values masked), never by its key.
+`locations` locations (added to the merchant item in one write, members bulk-loaded) takes `scans`
+member scans, round-robin over the locations, each by a different member who last visited days ago,
+sent as phones send them (with an Idempotency-Key). The meter records every item each scan writes
+(transaction items, idempotency records, anything), and an item written `w` times in `scans` scans is
+written `w / scans * rate` times a second when the chain takes `rate` scans a second. Items of one
+member are an upper bound here: each member scans once, so their share is 1 / scans, while a real
+chain spreads its scans over far more members. The report names an item by its key's kind (values
+masked), never by its key.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.bench.driver import Driver
-from infra.bench.loader import bulk_load
+from infra.bench.loader import add_locations, bulk_load
 from infra.bench.scenario import create_world, idempotent, new_key, scan_body
 
 CHAIN_LOCATIONS = 500
@@ -32,7 +33,8 @@ _LOAD_FACTOR = 1.25
 def measure_hot_keys(driver: Driver, meter: Any, admin_token: str, scans: int, log: Callable[[str], None],
                      locations: int = CHAIN_LOCATIONS, rate: int = CHAIN_SCANS_PER_SECOND) -> dict[str, Any]:
     log(f"hot keys: a chain of {locations} locations, {scans:,} member scans round-robin over them")
-    world = create_world(driver, admin_token, name="Sieć Bench", extra_locations=max(0, locations - 2))
+    world = create_world(driver, admin_token, name="Sieć Bench")
+    world.locations += add_locations(meter, world.merchant_id, max(0, locations - len(world.locations)))
     members = bulk_load(meter, world.merchant_id, int(scans * _LOAD_FACTOR) + 10, scans)
     writes: Counter[str] = Counter()
     kind_of: dict[str, str] = {}

@@ -88,3 +88,24 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
         if batch:
             flush(client)
     return sample
+
+
+def add_locations(meter: Any, merchant_id: str, count: int) -> list[str]:
+    """`count` more locations on the merchant item in one write (a chain's set-up; the API adds one at a time).
+
+    Returns the new location ids. Handlers see them once their cached merchant is reloaded."""
+    from loyalty.domain import ids
+    from loyalty.store import keys
+    from loyalty.store.merchants import clear_caches
+    from loyalty.store.models import MerchantItem
+
+    with meter.internal():
+        merchant = MerchantItem.get(*keys.merchant(merchant_id), consistent_read=True)
+        locations = merchant.locations.as_dict() if merchant.locations else {}
+        added = [ids.new_id("loc") for _ in range(count)]
+        for number, location_id in enumerate(added, start=len(locations) + 1):
+            locations[location_id] = {"name": f"Location {number}", "timezone": merchant.timezone}
+        merchant.locations = locations
+        merchant.save()
+    clear_caches()
+    return added

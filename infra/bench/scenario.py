@@ -42,19 +42,15 @@ class World:
         return code
 
 
-def create_world(driver: Driver, admin_token: str, name: str = "Kawiarnia Bench", extra_locations: int = 0) -> World:
-    """A shop opened through the API (merchant, two locations, staff key), with more locations if asked."""
+def create_world(driver: Driver, admin_token: str, name: str = "Kawiarnia Bench") -> World:
+    """A shop opened through the API: merchant, two locations, a staff key."""
     from infra.seed import open_shop
 
     def call(method: str, path: str, body: Any, token: str | None) -> dict:
         return driver.expect(201, method, path, body, bearer(token) if token else None)
 
     shop = open_shop(call, admin_token, name=name)
-    world = World(shop.merchant_id, shop.owner_key, shop.staff_key, list(shop.locations))
-    for number in range(extra_locations):
-        path = f"/v1/merchants/{world.merchant_id}/locations"
-        world.locations.append(call("POST", path, {"name": f"Location {number + 3}"}, world.owner_key)["locationId"])
-    return world
+    return World(shop.merchant_id, shop.owner_key, shop.staff_key, list(shop.locations))
 
 
 class People:
