@@ -19,7 +19,8 @@ figures are placeholders):
 Sizes of written items come from a strongly consistent BatchGetItem of every written key right
 before and right after the request, with a separate client that the meter does not count; the time
 those reads take is reported as overhead so callers can subtract it from their timings. Sizes of
-read items come from the responses.
+read items come from the responses. Each call also lists the items it wrote (table and key, and the
+key's kind with its values masked), so a caller can count writes per item (hot keys).
 
 `ServerCounter` is WSGI middleware for the embedded DynamoDB: it counts the requests that really
 arrive, by API name, as a cross-check of the client-side hook (internal reads are marked and skipped).
