@@ -35,9 +35,9 @@ from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
 
 DEFAULT_MEMBERS = 1_000
-DEFAULT_LARGE = 20_000
+DEFAULT_LARGE = 10_000
 DEFAULT_OPS = 100
-DEFAULT_HOT_SCANS = 1_000
+DEFAULT_HOT_SCANS = 500
 DEFAULT_IMPORT_RUNS = 5
 REGION = "eu-central-1"
 TABLE_NAME = "bywalec-bench"
