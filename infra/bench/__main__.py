@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.members < needed:
         parser.error(f"--members must be at least {needed} for --ops {args.ops} (fresh members for every measured "
                      "scan, claim and redemption)")
+    if 0 < args.hot_scans < hotkeys.CHAIN_LOCATIONS:
+        parser.error(f"--hot-scans must be 0 or at least {hotkeys.CHAIN_LOCATIONS} (one scan per location; fewer "
+                     "scans would over-count each item's share of the chain's scans)")
     if args.large and args.large <= args.members:
         parser.error("--large must exceed --members (or be 0)")
     return args

@@ -114,8 +114,8 @@ def new_key() -> str:
 
 
 def members_needed(ops: int, large: int) -> int:
-    """Fresh members `run_paths` uses: scans with and without a key, two claims' spenders, cache expiries."""
-    return 2 + 5 * ops + 2 * informational_count(ops) + (ops if large else 0)
+    """Members `run_paths` enrols: three to warm up, then fresh ones for every measured scan, claim and expiry."""
+    return 3 + 5 * ops + 2 * informational_count(ops) + (ops if large else 0)
 
 
 def informational_count(ops: int) -> int:
