@@ -19,7 +19,8 @@ figures are placeholders):
 Sizes of written items come from a strongly consistent BatchGetItem of every written key right
 before and right after the request, with a separate client that the meter does not count; the time
 those reads take is reported as overhead so callers can subtract it from their timings. Sizes of
-read items come from the responses.
+read items come from the responses. Each call also lists the items it wrote (table and key, and the
+key's kind with its values masked), so a caller can count writes per item (hot keys).
 
 `ServerCounter` is WSGI middleware for the embedded DynamoDB: it counts the requests that really
 arrive, by API name, as a cross-check of the client-side hook (internal reads are marked and skipped).
@@ -180,6 +181,8 @@ class Call:
     rcu: float = 0.0
     error: str | None = None
     size_note: str | None = None  # how the sizes were obtained, when not the usual way
+    # Every item the call wrote: (table and raw key as one string, the key's kind with values masked).
+    written: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -262,6 +265,7 @@ class Meter:
                 request.headers[INTERNAL_HEADER] = "1"
 
             client.meta.events.register("before-sign.dynamodb", mark)
+            client.is_meter_client = True  # lets other instrumentation tell the meter's reads from the code's
             self._size_client = client
         return self._size_client
 
@@ -367,6 +371,7 @@ class Meter:
             call.wcu += factor * write_units(size)
             if error is None:
                 call.items_written += 1
+                call.written.append((json.dumps(ident), key_label(target.key, schema.keys)))
                 call.index_wcu += sum(index_write_units(index, old, new, schema.keys) for index in schema.indexes)
         call.items_written = max(0, call.items_written - unprocessed)
         return call
@@ -409,7 +414,9 @@ class Meter:
                 consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
                 call.rcu += sum(read_units(item_size(item), consistent) for item in items)
         elif operation == "TransactGetItems":
-            call.shape = f"TransactGetItems[{len(params.get('TransactItems') or [])} items]"
+            gets = [item["Get"] for item in params.get("TransactItems") or [] if "Get" in item]
+            call.shape = "TransactGetItems[{}]".format(
+                ", ".join(key_label(get["Key"], self._schema(get["TableName"]).keys) for get in gets))
             call.rcu = sum(2 * read_units(item_size(r.get("Item")), True) for r in response.get("Responses") or [])
         return call
 

@@ -9,15 +9,16 @@ import json
 import sys
 from pathlib import Path
 
-from infra.local_api import LocalApi
+from infra.local.http_api import HttpApi
+from infra.local.lambda_runtime import LambdaRuntime
 from infra.template import ROOT
 
 
 def build_document(root: Path = ROOT) -> dict:
-    api = LocalApi(root=root)
+    api = HttpApi(LambdaRuntime(root=root))
     from loyalty.api.resolver import make_resolver
 
-    routers = [api.load_module(logical_id).router for logical_id in sorted(api.http_function_ids())]
+    routers = [api.runtime.load_module(logical_id).router for logical_id in sorted(api.http_function_ids())]
     app = make_resolver(*routers)
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 

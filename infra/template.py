@@ -136,6 +136,72 @@ def http_routes(template: dict[str, Any]) -> list[Route]:
     return routes
 
 
+SCHEDULE_EVENT_TYPES = ("ScheduleV2", "Schedule")  # EventBridge Scheduler, EventBridge rule
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    """A function's ScheduleV2 (EventBridge Scheduler) or Schedule (EventBridge rule) event."""
+
+    function_logical_id: str
+    event_name: str  # the event's key under Events, e.g. ExpireRewards
+    kind: str  # "ScheduleV2" or "Schedule"
+    expression: str  # rate(...), cron(...) or at(...)
+    input: str | None = None  # JSON text delivered as the event, as in the template
+    name: Any = field(default=None, compare=False, hash=False)  # Name, possibly an intrinsic such as !Sub
+    enabled: bool = True
+
+
+def schedule_events(template: dict[str, Any]) -> list[ScheduleEvent]:
+    events = []
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        props = function_properties(template, logical_id)
+        for event_name, event in (props.get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") not in SCHEDULE_EVENT_TYPES:
+                continue
+            event_props = event.get("Properties") or {}
+            kind = event["Type"]
+            expression = event_props.get("ScheduleExpression" if kind == "ScheduleV2" else "Schedule")
+            # ScheduleV2 says State: DISABLED; Schedule says that or Enabled: false.
+            enabled = event_props.get("State") != "DISABLED" and event_props.get("Enabled") is not False
+            raw_input = event_props.get("Input")
+            events.append(ScheduleEvent(
+                function_logical_id=logical_id,
+                event_name=str(event_name),
+                kind=kind,
+                expression=str(expression or ""),
+                input=raw_input if isinstance(raw_input, str) else None,
+                name=event_props.get("Name"),
+                enabled=enabled,
+            ))
+    return events
+
+
+def policy_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """The inline IAM statements of a function's Policies (managed policies and SAM policy templates aside)."""
+    return [
+        statement
+        for policy in function_properties(template, logical_id).get("Policies") or []
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement") or []
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def dynamodb_actions(template: dict[str, Any], logical_id: str) -> set[str]:
+    """The DynamoDB actions a function's inline statements allow."""
+    return {
+        action
+        for statement in policy_statements(template, logical_id)
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action"))
+        if str(action).startswith("dynamodb:")
+    }
+
+
 def layer_content_uris(template: dict[str, Any]) -> list[str]:
     return [
         str(layer.get("Properties", {}).get("ContentUri", ""))

@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(key, value)
     os.environ["LOYALTY_ADMIN_TOKEN"] = ADMIN_TOKEN
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        from infra.embedded_dynamodb import EmbeddedDynamoDB
+        from infra.local.dynamodb import EmbeddedDynamoDB
 
         _embedded = EmbeddedDynamoDB()
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = _embedded.start()
@@ -47,24 +47,44 @@ def pytest_configure(config: pytest.Config) -> None:
     ensure_table(client, os.environ["TABLE_NAME"], load_template())
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    # Checks of what the whole suite recorded run after every other test.
+    last = [item for item in items if item.get_closest_marker("after_suite")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_suite")] + last
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _embedded is not None:
         _embedded.stop()
 
 
 @pytest.fixture(scope="session")
-def local_api():
-    from infra.local_api import LocalApi
+def dynamodb_usage():
+    """DynamoDB actions each function sends while the tests invoke it (checked against template.yaml last)."""
+    from tests.support.dynamodb_usage import DynamoDBUsage
 
-    return LocalApi()
+    usage = DynamoDBUsage()
+    usage.install()
+    return usage
 
 
 @pytest.fixture(scope="session")
-def handlers(local_api):
+def runtime(dynamodb_usage):
+    """The template's functions, run in this process one invocation at a time."""
+    from infra.local.lambda_runtime import LambdaRuntime
+
+    functions = LambdaRuntime()
+    dynamodb_usage.observe(functions)
+    return functions
+
+
+@pytest.fixture(scope="session")
+def handlers(runtime):
     """A client that invokes the handlers in-process with API Gateway v2 events."""
+    from infra.local.http_api import HttpApi
     from tests.support.clients import HandlerClient
 
-    return HandlerClient(local_api)
+    return HandlerClient(HttpApi(runtime))
 
 
 @pytest.fixture
@@ -80,3 +100,18 @@ def other_world(handlers):
     from tests.support.world import create_world
 
     return create_world(handlers, name="Salon Elegance")
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Run one test with some settings changed through their environment variables (read once, so re-read)."""
+    from loyalty.settings import get_settings
+
+    def apply(**env: object) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, str(value))
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -1,13 +1,10 @@
 """Joining the program, and staff looking members up."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.members import Enroll
+from loyalty.api.schemas.members import Enroll, MemberSearch
 from loyalty.api.security import KEY, PUBLIC_OR_KEY
 from loyalty.domain.errors import (
     AlreadyMember,
@@ -15,11 +12,12 @@ from loyalty.domain.errors import (
     Forbidden,
     InvalidReferral,
     NotFound,
+    RateLimited,
     Unauthorized,
     ValidationFailed,
 )
-from loyalty.replies.members import ExistingMember, Joined, MemberList, MemberProfile
-from loyalty.services import enroll
+from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, NewCard
+from loyalty.services import enroll, reissue
 
 router = Router()
 
@@ -27,11 +25,11 @@ router = Router()
 @router.post("/v1/merchants/<merchantId>/members", tags=["members"], status_code=201, security=PUBLIC_OR_KEY,
              operation_id="createMember",
              responses=responses(Forbidden, NotFound, ValidationFailed, AlreadyMember, InvalidReferral,
-                                 ConcurrentUpdate, replies={201: Joined, 200: ExistingMember}))
+                                 ConcurrentUpdate, RateLimited, replies={201: Joined, 200: ExistingMember}))
 def create_member(merchantId: str, body: Enroll):
     who = http.caller(router)
     request = enroll.Enrollment(body.phone, body.email, body.name, body.birthday, body.consent.sms,
-                                body.consent.email, body.referral_code)
+                                body.consent.email, body.referral_code, body.device_id, body.card_on_device)
 
     def work() -> tuple[int, Joined | ExistingMember]:
         result = enroll.enroll(who, merchantId, request)
@@ -40,17 +38,24 @@ def create_member(merchantId: str, body: Enroll):
     return http.once(router, who, work)
 
 
-@router.get("/v1/merchants/<merchantId>/members", tags=["members"], security=KEY, operation_id="lookUpMembers",
-            responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed))
-def lookup_members(merchantId: str, phone: Annotated[str | None, Query(max_length=32)] = None,
-                   email: Annotated[str | None, Query(max_length=254)] = None) -> MemberList:
-    return enroll.lookup(http.caller(router), merchantId, http.query_phone(phone), email)
+@router.post("/v1/merchants/<merchantId>/members/search", tags=["members"], security=KEY, operation_id="searchMembers",
+             responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed))
+def search_members(merchantId: str, body: MemberSearch) -> MemberSummary:
+    return enroll.search(http.caller(router), merchantId, body.phone, body.email)
 
 
 @router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY,
             operation_id="getMemberProfile", responses=responses(Unauthorized, Forbidden, NotFound))
 def member_profile(merchantId: str, memberId: str) -> MemberProfile:
     return enroll.profile(http.caller(router), merchantId, memberId)
+
+
+@router.post("/v1/merchants/<merchantId>/members/<memberId>/card", tags=["members"], status_code=201, security=KEY,
+             operation_id="reissueCard",
+             responses=responses(Unauthorized, Forbidden, NotFound, ConcurrentUpdate, replies={201: NewCard}))
+def reissue_card(merchantId: str, memberId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (201, reissue.reissue_card(who, merchantId, memberId)))
 
 
 app = make_resolver(router)

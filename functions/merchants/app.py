@@ -10,10 +10,18 @@ from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.api.security import KEY
-from loyalty.domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from loyalty.domain.errors import Forbidden, NotFound, OwnerKeyNotRevocable, Unauthorized, ValidationFailed
 from loyalty.domain.program import Program
-from loyalty.replies.merchants import CounterCode, Location, LocationList, MerchantCreated, StaffKey
-from loyalty.services import merchants
+from loyalty.replies.merchants import (
+    ApiKeyList,
+    CounterCode,
+    Location,
+    LocationList,
+    MerchantCreated,
+    OwnerKey,
+    StaffKey,
+)
+from loyalty.services import api_keys, merchants
 
 router = Router()
 
@@ -48,6 +56,26 @@ def list_locations(merchantId: str) -> LocationList:
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
     return http.once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
+
+
+@router.get("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], security=KEY, operation_id="listApiKeys",
+            responses=responses(*KEY_CHECKS))
+def list_api_keys(merchantId: str) -> ApiKeyList:
+    return api_keys.list_api_keys(http.caller(router), merchantId)
+
+
+@router.delete("/v1/merchants/<merchantId>/api-keys/<apiKeyId>", tags=["merchants"], status_code=204, security=KEY,
+               operation_id="revokeApiKey", responses=responses(*KEY_CHECKS, OwnerKeyNotRevocable, replies={204: {}}))
+def revoke_api_key(merchantId: str, apiKeyId: str):
+    api_keys.revoke_api_key(http.caller(router), merchantId, apiKeyId)
+    return Response(204)
+
+
+@router.post("/v1/merchants/<merchantId>/owner-key", tags=["merchants"], status_code=201, security=KEY,
+             operation_id="replaceOwnerKey", responses=responses(*KEY_CHECKS, replies={201: OwnerKey}))
+def replace_owner_key(merchantId: str):
+    who = http.caller(router)
+    return http.once(router, who, lambda: (201, api_keys.replace_owner_key(who, merchantId)))
 
 
 @router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY, operation_id="getProgram",

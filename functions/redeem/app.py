@@ -30,7 +30,7 @@ router = Router()
                                  InsufficientBalance, ConcurrentUpdate, replies={201: RewardOnCard}))
 def claim_reward(body: Claim):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, rewards.claim(who, body.reward_id)))
+    return http.once_in_transaction(router, 201, lambda once: rewards.claim(who, body.reward_id, once))
 
 
 @router.delete("/v1/me/rewards/<issuedRewardId>", tags=["rewards"], security=CARD, operation_id="cancelReward",

@@ -14,6 +14,7 @@ from loyalty.domain.errors import (
     InvalidCounterCode,
     InvalidMemberToken,
     NotFound,
+    RateLimited,
     ReceiptAlreadyCounted,
     Unauthorized,
     ValidationFailed,
@@ -26,7 +27,8 @@ router = Router()
 
 @router.post("/v1/scans", tags=["scans"], security=CARD_OR_KEY, operation_id="recordScan",
              responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ValidationFailed, InvalidCounterCode,
-                                 CounterCodeExpired, NotFound, Cooldown, ReceiptAlreadyCounted, ConcurrentUpdate,
+                                 CounterCodeExpired, NotFound, Cooldown, RateLimited, ReceiptAlreadyCounted,
+                                 ConcurrentUpdate,
                                  replies={200: ScanResult}))
 def post_scan(body: Scan):
     who = http.caller(router)
@@ -34,7 +36,7 @@ def post_scan(body: Scan):
         counter_code=body.counter_code, member_token=body.member_token, member_id=body.member_id,
         location_id=body.location_id, amount=body.amount, receipt_id=body.receipt_id,
         items=tuple(scan.SaleItem(i.sku, i.quantity, i.amount) for i in body.items))
-    return http.once(router, who, lambda: (200, scan.record_scan(who, request)))
+    return http.once_in_transaction(router, 200, lambda once: scan.record_scan(who, request, once))
 
 
 app = make_resolver(router)

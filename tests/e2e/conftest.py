@@ -10,7 +10,7 @@ from tests.support.world import create_world
 
 @pytest.fixture(scope="session")
 def server():
-    from infra.local_api import start_local_stack
+    from infra.local.stack import start_local_stack
 
     # Several execution environments per function: concurrent requests really run concurrently.
     with start_local_stack(port=0, concurrency=6) as stack:

@@ -134,3 +134,39 @@ def test_concurrent_joins_with_one_phone_create_one_member(shop):
     phone = new_phone()
     replies = _together(6, lambda i: shop.call("POST", f"/v1/merchants/{shop.merchant_id}/members", {"phone": phone}))
     assert sorted(r.status for r in replies) == [201] + [409] * 5, [r.raw for r in replies]
+
+
+def test_six_concurrent_identical_claims_with_one_key_lock_points_once_and_reply_identically(shop):
+    member = shop.enroll()
+    shop.staff_scan(member, amount=20_000, receipt_id="r")
+    headers = {"X-Member-Token": member.token, "Idempotency-Key": str(uuid.uuid4())}
+
+    replies = _together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, headers))
+
+    assert {r.status for r in replies} == {201}, [r.raw for r in replies]
+    assert len({r.raw for r in replies}) == 1
+    card = shop.card(member)
+    assert [r["code"] for r in card["rewards"] if r["rewardId"] == "free-coffee"] == [replies[0].json["code"]]
+    assert card["points"]["balance"] == replies[0].json["balance"]
+
+
+def test_concurrent_approvals_of_a_held_referral_pay_both_sides_once(shop):
+    name = f"anna.{uuid.uuid4().hex[:8]}"
+    anna = shop.enroll(email=f"{name}@gmail.com")
+    code = shop.call("GET", "/v1/me/referral", headers=anna.headers).json["code"]
+    twin = shop.enroll(email=f"{name.replace('.', '')}+2@gmail.com", referralCode=code)  # the same mailbox
+    assert shop.scan(twin).status == 200
+    twin_before = shop.card(twin)["points"]["balance"]
+    held = shop.call("GET", f"/v1/merchants/{shop.merchant_id}/referrals", headers=shop.owner).json["referrals"]
+    assert [(r["refereeId"], r["reasons"]) for r in held] == [(twin.member_id, ["similar_email"])]
+    path = f"/v1/merchants/{shop.merchant_id}/referrals/{held[0]['referralId']}/approve"
+
+    replies = _together(6, lambda i: shop.call("POST", path, headers=shop.owner))
+
+    assert sorted(r.status for r in replies) == [200] + [409] * 5, [r.raw for r in replies]
+    assert {r.error_code for r in replies if r.status == 409} == {"referral_already_decided"}
+    assert shop.card(anna)["points"]["balance"] == 50
+    assert shop.card(twin)["points"]["balance"] == twin_before + 50
+    for member in (anna, twin):
+        profile = shop.profile(member)
+        assert sum(entry["points"] for entry in profile["ledger"]) == profile["points"]["balance"]

@@ -55,14 +55,14 @@ def test_unknown_api_key_is_401_and_missing_credentials_401(world):
 
 
 @pytest.mark.parametrize("token", ["garbage", "mem_abc.short", "mem_nosuchmember.aaaaaaaaaaaaaaaaaaaaaaaa"])
-def test_bad_member_token_is_400(world, token):
-    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": token}), 400, "invalid_member_token")
+def test_bad_member_token_is_401(world, token):
+    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": token}), 401, "invalid_member_token")
 
 
-def test_right_member_wrong_secret_is_400(world):
+def test_right_member_wrong_secret_is_401(world):
     member = world.enroll()
     forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
-    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": forged}), 400, "invalid_member_token")
+    _envelope(world.call("GET", "/v1/me", headers={"X-Member-Token": forged}), 401, "invalid_member_token")
 
 
 def test_invalid_program_is_422_and_the_old_one_stays(world):
@@ -124,7 +124,7 @@ def test_a_forged_token_never_receives_another_members_replay(world):
     assert first.status == 200
     forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
     replay = world.call("POST", "/v1/scans", body, {"X-Member-Token": forged, "Idempotency-Key": "visit"})
-    assert (replay.status, replay.error_code) == (400, "invalid_member_token")
+    assert (replay.status, replay.error_code) == (401, "invalid_member_token")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",

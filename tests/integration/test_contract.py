@@ -110,6 +110,8 @@ def test_merchant_routes_refuse_member_cards_and_other_merchants_as_declared(wor
     for method, path, operation in _operations():
         if operation.get("security") != [{"apiKey": []}] or "{merchantId}" not in path:
             continue
+        if operation["operationId"] == "replaceOwnerKey":
+            continue  # the platform administrator's route: any merchant's key is 403 there (tested elsewhere)
         body = {} if "requestBody" in operation else None
         target = _concrete(path, world, member)
         as_member = world.call(method, target, body, member.headers)
@@ -156,14 +158,14 @@ def test_a_new_route_is_typed_by_its_declaration_alone():
         contract.check("DELETE", "/v1/things/t1", 403, JSON, _envelope("forbidden"))
 
 
-def test_a_reply_that_does_not_fit_its_model_is_a_server_error_not_the_clients(world, local_api, monkeypatch):
+def test_a_reply_that_does_not_fit_its_model_is_a_server_error_not_the_clients(world, handlers, monkeypatch):
     from loyalty.services import card
 
-    from infra.local_api import json_request
+    from infra.local.http_api import json_request
 
     member = world.enroll()
     monkeypatch.setattr(card, "my_card", lambda caller: {"memberId": member.member_id})
     # Straight to the handlers: a 500 is not in the document, which is the point.
-    response = local_api.handle(json_request("GET", "/v1/me", headers=member.headers))
+    response = handlers.api.handle(json_request("GET", "/v1/me", headers=member.headers))
     assert response.status == 500
     assert json.loads(response.body)["error"]["code"] == "internal_error"

@@ -15,7 +15,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from infra.local_api import HttpRequest
+from infra.local.http_api import HttpRequest
 from infra.template import ROOT
 
 PACKAGE = "bywalec_generated_client"
@@ -42,10 +42,10 @@ def generated(tmp_path_factory):
             del sys.modules[name]
 
 
-def _client(generated, local_api, token: str, header: str = "X-Member-Token", prefix: str = ""):
+def _client(generated, handlers, token: str, header: str = "X-Member-Token", prefix: str = ""):
     def handle(request: httpx.Request) -> httpx.Response:
         target = request.url.raw_path.decode()
-        response = local_api.handle(HttpRequest(request.method, target, list(request.headers.items()),
+        response = handlers.api.handle(HttpRequest(request.method, target, list(request.headers.items()),
                                                 request.content))
         return httpx.Response(response.status, headers=response.headers, content=response.body)
 
@@ -54,11 +54,11 @@ def _client(generated, local_api, token: str, header: str = "X-Member-Token", pr
         httpx_args={"transport": httpx.MockTransport(handle)})
 
 
-def test_the_generated_client_parses_a_scan_into_typed_models(generated, local_api, world):
+def test_the_generated_client_parses_a_scan_into_typed_models(generated, handlers, world):
     record_scan = generated("api.scans.record_scan")
     models = generated("models")
     member = world.enroll()
-    client = _client(generated, local_api, member.token)
+    client = _client(generated, handlers, member.token)
 
     reply = record_scan.sync_detailed(client=client, body=models.Scan(counter_code=world.counter_code()))
 
@@ -78,13 +78,13 @@ def test_the_generated_client_parses_a_scan_into_typed_models(generated, local_a
     assert again.parsed.error.code == "cooldown"
 
 
-def test_the_generated_client_reads_the_card_with_times_as_datetimes(generated, local_api, world):
+def test_the_generated_client_reads_the_card_with_times_as_datetimes(generated, handlers, world):
     get_card = generated("api.members.get_card")
     models = generated("models")
     member = world.enroll()
     world.scan(member)
 
-    card = get_card.sync(client=_client(generated, local_api, member.token))
+    card = get_card.sync(client=_client(generated, handlers, member.token))
 
     assert isinstance(card, models.MyCard)
     assert isinstance(card.history[0].at, datetime)

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from infra.local_api import LocalApi
+from infra.local.http_api import HttpApi
+from infra.local.lambda_runtime import LambdaRuntime
 from tests.support.clients import HandlerClient
 from tests.support.world import create_world
 
@@ -31,7 +32,7 @@ _client = None
 def _handlers() -> HandlerClient:
     global _client
     if _client is None:
-        _client = HandlerClient(LocalApi())
+        _client = HandlerClient(HttpApi(LambdaRuntime()))
     return _client
 
 
@@ -110,7 +111,7 @@ class LoyaltyBooks(RuleBasedStateMachine):
     def nightly_expiry_job(self):
         from loyalty.services.expiry import expire_rewards
 
-        expire_rewards()
+        expire_rewards(lambda: 300_000)
 
     @invariant()
     def books_balance(self):

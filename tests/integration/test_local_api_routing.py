@@ -1,13 +1,17 @@
 """The local stack: the embedded DynamoDB (schema from the template, conditions hold under
-concurrency) and the API Gateway emulation (routing, payload 2.0 events, responses)."""
+concurrency), the API Gateway emulation (routing, payload 2.0 events, responses, a private access
+log), the schedules and the local-only clock."""
 
 from __future__ import annotations
 
 import base64
+import calendar
 import http.client
 import json
+import logging
 import textwrap
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,8 +19,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from infra.embedded_dynamodb import EmbeddedDynamoDB
-from infra.local_api import LocalStack, start_local_stack
+from infra.local.dynamodb import EmbeddedDynamoDB
+from infra.local.stack import LocalStack, start_local_stack
 from infra.template import ensure_table, load_template
 
 TABLE = "routing-test"
@@ -170,12 +174,29 @@ Resources:
       CodeUri: functions/other/
       Events:
         List: {Type: HttpApi, Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/items"}}
+  TickFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/tick/
+      Events:
+        Hourly:
+          Type: ScheduleV2
+          Properties:
+            Name: !Sub ${AWS::StackName}-hourly
+            ScheduleExpression: rate(1 hour)
+            Input: '{"task": "tidy", "at": "<aws.scheduler.scheduled-time>", "arn": "<aws.scheduler.schedule-arn>"}'
+        Bare: {Type: ScheduleV2, Properties: {ScheduleExpression: "cron(0 9 * * ? *)"}}
+        Rule: {Type: Schedule, Properties: {Schedule: rate(1 day), Name: nightly}}
+        Broken: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(5 minutes), Input: '{"task": "fail"}'}}
+        Paused: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 hour), State: DISABLED}}
 """
 
 ECHO_APP = """\
 import base64
 import json
 import os
+
+from loyalty.services import clock
 
 
 def lambda_handler(event, context):
@@ -211,8 +232,16 @@ def lambda_handler(event, context):
         "publicBaseUrl": os.environ.get("PUBLIC_BASE_URL"),
         "tableName": os.environ.get("TABLE_NAME"),
         "module": __name__,
+        "clockNow": clock.now().timestamp(),
     }
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(reply)}
+"""
+
+TICK_APP = """\
+def lambda_handler(event, context):
+    if isinstance(event, dict) and event.get("task") == "fail":
+        raise ValueError("nothing to tidy")
+    return {"event": event, "function": context.function_name}
 """
 
 OTHER_APP = """\
@@ -226,13 +255,20 @@ def stack(tmp_path_factory) -> LocalStack:
     root: Path = tmp_path_factory.mktemp("project")
     (root / "template.yaml").write_text(FAKE_TEMPLATE)
     (root / "layers" / "core").mkdir(parents=True)
-    for name, source in (("echo", ECHO_APP), ("other", OTHER_APP)):
+    for name, source in (("echo", ECHO_APP), ("other", OTHER_APP), ("tick", TICK_APP)):
         (root / "functions" / name).mkdir(parents=True)
         (root / "functions" / name / "app.py").write_text(textwrap.dedent(source))
     # Links must point at this server and the stand-in schema must not touch the suite's table.
     overrides = {"PUBLIC_BASE_URL": None, "TABLE_NAME": "routing-api-test"}
     with start_local_stack(root=root, env_overrides=overrides) as local:
         yield local
+
+
+@pytest.fixture
+def shifted_clock(stack):
+    """The stack's clock offset for one test, then real time again."""
+    yield stack.clock
+    stack.clock.set_offset(0)
 
 
 def _request(stack, method, path, body=None, headers=None):
@@ -445,3 +481,125 @@ def test_concurrent_requests_each_get_their_own_event(stack):
     for thread in threads:
         thread.join(timeout=60)
     assert results == {i: str(i) for i in range(20)}
+
+
+# Private access log
+
+
+def test_access_log_holds_no_query_string_and_no_header_values(stack, caplog):
+    caplog.set_level(logging.INFO, logger="infra.local.access")
+    # Attached to the access logger itself: what other loggers in this process do to propagation is not tested here.
+    access = logging.getLogger("infra.local.access")
+    access.addHandler(caplog.handler)
+    try:
+        status, _, _ = _request(stack, "GET", "/v1/items/special?phone=%2B48600100200&email=ala%40example.com",
+                                headers={"Authorization": "Bearer bw_owner_not-for-logs",
+                                         "X-Member-Token": "tok-secret"})
+    finally:
+        access.removeHandler(caplog.handler)
+    assert status == 200
+    (line, *_) = [record.getMessage() for record in caplog.records if record.name == "infra.local.access"]
+    assert line.startswith("GET /v1/items/special -> 200 (")
+    assert line.endswith(" ms)")
+    for secret in ("?", "phone", "48600100200", "example.com", "bw_owner", "tok-secret"):
+        assert secret not in caplog.text
+
+
+# Local-only routes: answered by the server itself, never by a function
+
+
+def _epoch(iso: str) -> float:
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _json_call(stack, method, path, body=None):
+    payload = json.dumps(body).encode() if body is not None else None
+    status, _, reply = _request(stack, method, path, body=payload, headers={"Content-Type": "application/json"})
+    return status, json.loads(reply)
+
+
+def test_clock_starts_at_real_time(stack):
+    status, reply = _json_call(stack, "GET", "/_local/clock")
+    assert status == 200
+    assert reply["offsetSeconds"] == 0
+    assert abs(_epoch(reply["now"]) - time.time()) < 5
+
+
+def test_clock_offset_reaches_the_functions_and_the_events(stack, shifted_clock):
+    status, reply = _json_call(stack, "POST", "/_local/clock", {"offsetSeconds": 3 * 86400})
+    assert (status, reply["offsetSeconds"]) == (200, 3 * 86400)
+    shown = _json_call(stack, "GET", "/_local/clock")[1]
+    assert shown["offsetSeconds"] == 3 * 86400
+    assert abs(_epoch(shown["now"]) - (time.time() + 3 * 86400)) < 5
+
+    # Every worker process gets the offset with each invocation, not just the one that saw a change.
+    replies = [_echo(stack, f"/v1/items/{index}") for index in range(8)]
+    for echoed in replies:
+        assert abs(echoed["clockNow"] - (time.time() + 3 * 86400)) < 30
+        assert abs(echoed["event"]["requestContext"]["timeEpoch"] / 1000 - (time.time() + 3 * 86400)) < 30
+
+    _json_call(stack, "POST", "/_local/clock", {"offsetSeconds": 0})
+    assert abs(_echo(stack, "/v1/items/1")["clockNow"] - time.time()) < 30
+
+
+@pytest.mark.parametrize("body", [{"offsetSeconds": "86400"}, {"offsetSeconds": True}, {"offsetSeconds": 1e12},
+                                  {"offset": 60}, [86400], None])
+def test_invalid_clock_offset_is_400_and_changes_nothing(stack, shifted_clock, body):
+    shifted_clock.set_offset(60)
+    status, reply = _json_call(stack, "POST", "/_local/clock", body)
+    assert status == 400
+    assert reply["error"]["code"] == "validation_error"
+    assert reply["error"]["details"][0]["field"] == "offsetSeconds"
+    assert shifted_clock.offset_seconds == 60
+
+
+def test_malformed_json_on_a_local_route_is_400(stack):
+    status, _, body = _request(stack, "POST", "/_local/clock", body=b"{offset",
+                               headers={"Content-Type": "application/json"})
+    assert (status, json.loads(body)["error"]["code"]) == (400, "malformed_request")
+
+
+def test_unknown_local_route_is_404_and_wrong_method_405(stack):
+    status, _, body = _request(stack, "GET", "/_local/outbox")
+    assert (status, json.loads(body)["error"]["code"]) == (404, "not_found")
+    status, headers, body = _request(stack, "DELETE", "/_local/clock")
+    assert (status, json.loads(body)["error"]["code"]) == (405, "method_not_allowed")
+    assert headers["Allow"] == "GET, POST"
+
+
+# Schedules
+
+
+def _runs(stack):
+    status, reply = _json_call(stack, "POST", "/_local/schedules/run")
+    assert status == 200
+    return {run["schedule"]: run for run in reply["runs"]}
+
+
+def test_schedules_run_fires_every_enabled_schedule_with_the_event_eventbridge_delivers(stack):
+    runs = _runs(stack)
+    assert set(runs) == {"Hourly", "Bare", "Rule", "Broken"}  # Paused is disabled
+    hourly = runs["Hourly"]
+    assert (hourly["function"], hourly["status"]) == ("TickFunction", "succeeded")
+    event = hourly["result"]["event"]
+    assert event["task"] == "tidy"
+    assert event["arn"] == "arn:aws:scheduler:eu-central-1:123456789012:schedule/default/bywalec-local-hourly"
+    assert abs(_epoch(event["at"]) - time.time()) < 30
+    assert runs["Bare"]["result"]["event"] == {}
+    rule_event = runs["Rule"]["result"]["event"]
+    assert rule_event["detail-type"] == "Scheduled Event"
+    assert rule_event["source"] == "aws.events"
+    assert rule_event["resources"] == ["arn:aws:events:eu-central-1:123456789012:rule/nightly"]
+    assert rule_event["detail"] == {}
+
+
+def test_a_failing_schedule_is_reported_not_raised(stack):
+    broken = _runs(stack)["Broken"]
+    assert broken["status"] == "failed"
+    assert broken["result"] == {"errorType": "ValueError", "errorMessage": "nothing to tidy"}
+
+
+def test_schedules_see_the_shifted_clock(stack, shifted_clock):
+    _json_call(stack, "POST", "/_local/clock", {"offsetSeconds": 86400})
+    at = _runs(stack)["Hourly"]["result"]["event"]["at"]
+    assert abs(_epoch(at) - (time.time() + 86400)) < 30

@@ -148,17 +148,21 @@ def test_invalid_enrolment_gets_field_errors_and_creates_nothing(world, body, fi
     assert field in [d["field"] for d in reply.json["error"]["details"]]
 
 
-def test_staff_look_a_member_up_by_phone_even_with_an_unencoded_plus(world):
+def test_staff_search_a_member_by_phone_or_email_in_the_body(world):
     phone = new_phone()
-    member = world.enroll(phone=phone)
-    for raw in (phone, " " + phone[1:]):
-        reply = world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
-                           query={"phone": raw})
+    member = world.enroll(phone=phone, email="ala@example.com")
+    search = f"/v1/merchants/{world.merchant_id}/members/search"
+    for body in ({"phone": phone}, {"phone": f"{phone[:3]} {phone[3:6]} {phone[6:]}"}, {"email": "Ala@Example.com"}):
+        reply = world.call("POST", search, body, world.staff)
         assert reply.status == 200, reply.raw
-        assert [m["memberId"] for m in reply.json["members"]] == [member.member_id]
-    nobody = world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
-                        query={"email": "nobody@example.com"})
-    assert nobody.json == {"members": []}
+        assert (reply.json["memberId"], reply.json["phone"]) == (member.member_id, phone)
+    nobody = world.call("POST", search, {"email": "nobody@example.com"}, world.staff)
+    assert (nobody.status, nobody.error_code) == (404, "not_found")
+    empty = world.call("POST", search, {}, world.staff)
+    assert (empty.status, empty.error_code) == (422, "validation_error")
+    assert world.call("GET", f"/v1/merchants/{world.merchant_id}/members", headers=world.staff,
+                      query={"phone": phone}).status == 405  # the phone-in-the-URL route is gone
+    assert world.call("POST", search, {"phone": phone}, member.headers).status == 403
 
 
 def test_a_bill_given_as_items_earns_on_its_total(world):

@@ -12,11 +12,18 @@ from tests.support.clients import Reply
 
 ADMIN_TOKEN = "test-admin-token"
 _phones = itertools.count(100_000)
+_addresses = itertools.count(1)
 
 
 def new_phone() -> str:
     """A valid, unique Polish mobile number."""
     return f"+48600{next(_phones):06d}"[:12]
+
+
+def new_address() -> str:
+    """A client address no other test uses (each customer joins from their own phone)."""
+    n = next(_addresses)
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -70,19 +77,22 @@ class MerchantWorld:
         assert reply.status == 200, reply.raw
         return reply.json["code"]
 
-    def enroll(self, phone: str | None = None, email: str | None = None, **extra: Any) -> Member:
+    def enroll(self, phone: str | None = None, email: str | None = None, source_ip: str | None = None,
+               **extra: Any) -> Member:
         body = {"phone": phone or (None if email else new_phone()), "email": email,
                 "consent": {"sms": True, "email": False}, **extra}
         body = {k: v for k, v in body.items() if v is not None}
-        reply = self.call("POST", f"/v1/merchants/{self.merchant_id}/members", body)
+        reply = self.call("POST", f"/v1/merchants/{self.merchant_id}/members", body,
+                          source_ip=source_ip or new_address())
         assert reply.status == 201, reply.raw
         member = Member(reply.json["memberId"], reply.json["memberToken"], reply.json["card"], body.get("phone"))
         self.members.append(member)
         return member
 
-    def scan(self, member: Member, idempotency_key: str | None = None, location_index: int = 0) -> Reply:
+    def scan(self, member: Member, idempotency_key: str | None = None, location_index: int = 0,
+             source_ip: str | None = None) -> Reply:
         return self.call("POST", "/v1/scans", {"counterCode": self.counter_code(location_index)},
-                         member_headers(member.token, idempotency_key))
+                         member_headers(member.token, idempotency_key), source_ip=source_ip)
 
     def staff_scan(self, member: Member, amount: int | None = None, receipt_id: str | None = None,
                    headers: dict | None = None) -> Reply:

@@ -45,7 +45,7 @@ def test_the_card_lists_its_fields_in_the_order_clients_have_always_seen():
                           "referralCode", "history", "qrSvg"]
     assert wire["history"] == [{"at": "2026-11-22T10:15:30Z", "kind": "scan", "points": 30, "stamps": 1,
                                 "label": "Visit; Welcome"}]
-    assert wire["stamps"] == {"count": 2, "required": 5, "rewardName": "Free coffee"}
+    assert wire["stamps"] == {"count": 2, "required": 5, "rewardName": "Free coffee", "full": False}
     assert wire["catalog"] == [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100, "affordable": False}]
 
 

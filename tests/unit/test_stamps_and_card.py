@@ -207,3 +207,33 @@ def test_the_message_never_counts_zero_or_negative_steps(stamps, balance):
         assert upcoming is None or upcoming.remaining >= 1
         message = card_message(program, member(stamps=stamps, balance=balance))
         assert not message.startswith(("0 ", "-"))
+
+
+# A full card: no room for another unused reward
+
+
+@pytest.mark.parametrize(("count", "earned", "room", "expected"), [
+    (4, 1, 0, StampProgress(count=5, cards_completed=0, dropped=0)),   # completes, but waits full
+    (5, 1, 0, StampProgress(count=5, cards_completed=0, dropped=1)),   # already full: the stamp is not kept
+    (5, 1, 1, StampProgress(count=1, cards_completed=1, dropped=0)),   # room again: the waiting card pays out
+    (1, 12, 1, StampProgress(count=5, cards_completed=1, dropped=3)),  # one reward fits, the next card waits
+    (7, 1, 0, StampProgress(count=7, cards_completed=0, dropped=1)),   # stamps a card already has are kept
+    (3, 1, 2, StampProgress(count=4, cards_completed=0, dropped=0)),   # room does not matter below a full card
+])
+def test_a_card_with_no_room_for_its_reward_waits_full(count, earned, room, expected):
+    assert add_stamps(count, earned, 5, room) == expected
+
+
+@given(count=st.integers(0, 60), earned=st.integers(0, 60), room=st.integers(0, 20), required=st.integers(2, 50))
+def test_stamps_are_conserved_and_rewards_never_exceed_the_room(count, earned, room, required):
+    progress = add_stamps(count, earned, required, room)
+    assert progress.cards_completed <= room
+    assert progress.count + progress.cards_completed * required + progress.dropped == count + earned
+    assert progress.count <= max(count, required)
+
+
+def test_a_full_card_says_so():
+    full = member(stamps=5, vouchers=[voucher(f"rwd_{i}", "Free coffee", f"C{i}") for i in range(20)])
+    assert card_message(STAMP_CARD, full) == "Your card is full: redeem your free coffee to keep collecting."
+    almost = member(stamps=4, vouchers=[voucher(f"rwd_{i}", "Free coffee", f"C{i}") for i in range(20)])
+    assert "full" not in card_message(STAMP_CARD, almost)

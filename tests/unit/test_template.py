@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from infra.template import (
     ROOT,
     Route,
+    as_list,
+    dynamodb_actions,
     function_properties,
     functions,
     http_routes,
     load_template,
     match_route,
+    policy_statements,
     resources_of_type,
     table_definition,
     ttl_attribute,
@@ -24,56 +28,46 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/api-keys", "MerchantsFunction"),
+    ("DELETE", "/v1/merchants/{merchantId}/api-keys/{apiKeyId}", "MerchantsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/owner-key", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
-    ("GET", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members/search", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
+    ("POST", "/v1/merchants/{merchantId}/members/{memberId}/card", "EnrollFunction"),
     ("POST", "/v1/scans", "ScanFunction"),
     ("POST", "/v1/me/rewards", "RedeemFunction"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
     ("POST", "/v1/redemptions", "RedeemFunction"),
     ("GET", "/v1/me/referral", "ReferralFunction"),
+    ("GET", "/v1/merchants/{merchantId}/referrals", "ReferralFunction"),
+    ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve", "ReferralFunction"),
+    ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject", "ReferralFunction"),
     ("GET", "/v1/me", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
 }
 
-CRUD = {
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
+FUNCTIONS = {
+    "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
+    "RewardExpiryFunction",
 }
-EXPECTED_DYNAMODB_ACTIONS = {
-    "MerchantsFunction": CRUD,
-    "EnrollFunction": CRUD | {"dynamodb:Query"},
-    "ScanFunction": CRUD,
-    "RedeemFunction": CRUD,
-    "ReferralFunction": {"dynamodb:GetItem"},
-    "CardFunction": CRUD | {"dynamodb:Query"},
-    "CampaignsFunction": CRUD - {"dynamodb:DeleteItem"} | {"dynamodb:Query"},
-}
-FUNCTIONS_QUERYING_AN_INDEX = {"CampaignsFunction"}
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
+# Item and query actions only; which of them each function gets is checked against what its
+# handler sends (tests/integration/test_least_privilege.py).
+DYNAMODB_DATA_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:TransactGetItems",
+}
 
 
 @pytest.fixture(scope="module")
 def template() -> dict:
     return load_template()
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
-
-
-def _statements(props: dict) -> list[dict]:
-    return [
-        stmt for policy in props.get("Policies", []) if isinstance(policy, dict) for stmt in policy.get("Statement", [])
-    ]
 
 
 # Loading
@@ -85,8 +79,8 @@ def test_short_tags_become_long_form_intrinsics(template):
     assert template["Outputs"]["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
     }
-    campaigns = template["Resources"]["CampaignsFunction"]["Properties"]
-    assert TABLE_ARN in campaigns["Policies"][1]["Statement"][0]["Resource"]
+    expiry = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert TABLE_ARN in expiry["Policies"][1]["Statement"][0]["Resource"]
 
 
 def test_globals(template):
@@ -149,9 +143,9 @@ def test_http_events_use_the_one_http_api(template):
 
 def test_function_specs_merge_globals(template):
     specs = functions(template)
-    assert set(specs) == set(EXPECTED_DYNAMODB_ACTIONS)
+    assert set(specs) == FUNCTIONS
     for logical_id, spec in specs.items():
-        directory = logical_id.removesuffix("Function").lower()
+        directory = re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id.removesuffix("Function")).lower()
         assert spec.code_uri == f"functions/{directory}/"
         assert spec.handler == "app.lambda_handler"
         assert spec.memory_mb == 512
@@ -159,12 +153,12 @@ def test_function_specs_merge_globals(template):
     assert specs["CardFunction"].timeout_seconds == 10
 
 
-def test_campaigns_run_on_an_hourly_schedule(template):
-    events = template["Resources"]["CampaignsFunction"]["Properties"]["Events"]
-    assert [e["Type"] for e in events.values()] == ["ScheduleV2"]
-    (schedule,) = events.values()
+def test_reward_expiry_runs_on_an_hourly_schedule_with_time_to_page(template):
+    props = template["Resources"]["RewardExpiryFunction"]["Properties"]
+    assert [e["Type"] for e in props["Events"].values()] == ["ScheduleV2"]
+    (schedule,) = props["Events"].values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
-    assert json.loads(schedule["Properties"]["Input"]) == {"task": "expire-rewards"}
+    assert props["Timeout"] == 300
 
 
 def test_cors_allows_the_api_headers(template):
@@ -196,23 +190,15 @@ def test_no_dynamodb_crud_policy_anywhere():
     assert "DynamoDBCrudPolicy" not in (ROOT / "template.yaml").read_text(encoding="utf-8")
 
 
-def test_each_function_gets_exactly_the_dynamodb_actions_it_uses(template):
-    for logical_id, expected in EXPECTED_DYNAMODB_ACTIONS.items():
-        statements = _statements(function_properties(template, logical_id))
-        actions = {a for stmt in statements for a in _as_list(stmt["Action"])}
-        assert actions == expected, logical_id
-        assert actions <= CRUD | {"dynamodb:Query"}, "only real DynamoDB item and query actions"
-        for stmt in statements:
-            assert stmt["Effect"] == "Allow"
-            resources = _as_list(stmt["Resource"])
-            expected_resources = [TABLE_ARN, INDEX_ARN] if logical_id in FUNCTIONS_QUERYING_AN_INDEX else [TABLE_ARN]
-            assert resources == expected_resources, logical_id
-
-
-def test_no_function_policy_uses_wildcards(template):
+def test_function_policies_name_only_dynamodb_data_actions_on_the_table_and_its_indexes(template):
     for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
-        for stmt in _statements(function_properties(template, logical_id)):
-            assert all("*" not in action for action in _as_list(stmt["Action"]))
+        statements = policy_statements(template, logical_id)
+        assert dynamodb_actions(template, logical_id) <= DYNAMODB_DATA_ACTIONS, logical_id
+        for statement in statements:
+            assert statement["Effect"] == "Allow"
+            assert all("*" not in action for action in as_list(statement["Action"])), logical_id
+            resources = as_list(statement["Resource"])
+            assert resources in ([TABLE_ARN], [TABLE_ARN, INDEX_ARN]), logical_id
 
 
 def test_secrets_are_readable_by_parameter_arn_only(template):
@@ -264,10 +250,156 @@ def test_table_is_retained_and_recoverable(template):
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
     assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
 
 
 def test_outputs(template):
     assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "CardPageUrlTemplate"}
+
+
+# Operations: alarms, schedules, tracing, access logs, throttling
+
+ALERT_TOPIC = [{"Ref": "AlertTopic"}]
+
+
+def _alarms(template) -> dict[str, dict]:
+    return {logical_id: alarm["Properties"] for logical_id, alarm in
+            resources_of_type(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def _metrics(alarm: dict) -> list[tuple[str, str, dict]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads, plain or in metric math."""
+    stats = [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    if "MetricName" in alarm:
+        stats.append(alarm)
+    return [(s["Namespace"], s["MetricName"], {d["Name"]: d["Value"] for d in s.get("Dimensions", [])})
+            for s in stats]
+
+
+def _alarms_reading(template, namespace: str, metric: str, **dimensions) -> list[str]:
+    return [logical_id for logical_id, alarm in _alarms(template).items()
+            if any(ns == namespace and name == metric and dims == dimensions
+                   for ns, name, dims in _metrics(alarm))]
+
+
+def test_every_alarm_notifies_the_alert_topic_and_ignores_quiet_periods(template):
+    alarms = _alarms(template)
+    assert len(alarms) >= 10
+    for logical_id, alarm in alarms.items():
+        assert alarm["AlarmActions"] == ALERT_TOPIC, logical_id
+        assert alarm["OKActions"] == ALERT_TOPIC, logical_id
+        assert alarm["TreatMissingData"] == "notBreaching", logical_id
+        assert alarm["AlarmDescription"], logical_id
+        math = [m for m in alarm.get("Metrics", []) if "Expression" in m]
+        if alarm.get("Metrics"):  # metric math: exactly one returned series, built from the others
+            assert len(math) == 1 and sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, logical_id
+
+
+def test_alerts_reach_an_email_only_when_one_is_given(template):
+    assert template["Parameters"]["AlertEmail"]["Default"] == ""
+    assert template["Conditions"]["HasAlertEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]}
+    subscriptions = resources_of_type(template, "AWS::SNS::Subscription")
+    assert [s["Condition"] for s in subscriptions.values()] == ["HasAlertEmail"]
+    (subscription,) = subscriptions.values()
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlertTopic"}, "Protocol": "email",
+                                          "Endpoint": {"Ref": "AlertEmail"}}
+    assert template["Outputs"]["AlertTopicArn"]["Value"] == {"Ref": "AlertTopic"}
+
+
+def test_every_function_has_an_errors_alarm(template):
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        alarms = _alarms_reading(template, "AWS/Lambda", "Errors", FunctionName={"Ref": logical_id})
+        assert len(alarms) == 1, logical_id
+        alarm = _alarms(template)[alarms[0]]
+        assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+            "Sum", "GreaterThanOrEqualToThreshold", 1)
+
+
+def test_lambda_throttles_of_every_function_raise_an_alarm(template):
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        assert _alarms_reading(template, "AWS/Lambda", "Throttles", FunctionName={"Ref": logical_id}), logical_id
+
+
+def test_api_server_errors_and_latency_raise_alarms(template):
+    api = {"Ref": "HttpApi"}
+    (rate,) = _alarms_reading(template, "AWS/ApiGateway", "5xx", ApiId=api)
+    assert rate in _alarms_reading(template, "AWS/ApiGateway", "Count", ApiId=api), "5xx as a share of requests"
+    (latency,) = _alarms_reading(template, "AWS/ApiGateway", "Latency", ApiId=api)
+    assert _alarms(template)[latency]["ExtendedStatistic"] in ("p95", "p99")
+    assert _alarms(template)[latency]["Threshold"] == {"Ref": "ApiLatencyAlarmMilliseconds"}
+
+
+def test_table_and_index_throttling_raise_an_alarm(template):
+    table = {"Ref": "LoyaltyTable"}
+    indexes = [index["IndexName"] for index in table_definition(template)["GlobalSecondaryIndexes"]]
+    for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        assert _alarms_reading(template, "AWS/DynamoDB", metric, TableName=table), metric
+        for index in indexes:
+            assert _alarms_reading(template, "AWS/DynamoDB", metric, TableName=table,
+                                   GlobalSecondaryIndexName=index), (metric, index)
+
+
+def _dead_letter_queue(template, arn: dict) -> str:
+    """The queue an Fn::GetAtt <queue>.Arn names; it must be encrypted and watched by a depth alarm."""
+    queue_id, attribute = arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    queue = template["Resources"][queue_id]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    props = queue["Properties"]
+    assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, f"{queue_id} is not encrypted"
+    assert _alarms_reading(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                           QueueName={"Fn::GetAtt": [queue_id, "QueueName"]}), f"no depth alarm on {queue_id}"
+    return queue_id
+
+
+def test_every_schedule_retries_then_keeps_failures_in_an_encrypted_watched_queue(template):
+    scheduled = 0
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        props = function_properties(template, logical_id)
+        schedules = [e["Properties"] for e in (props.get("Events") or {}).values() if e["Type"] == "ScheduleV2"]
+        for schedule in schedules:
+            scheduled += 1
+            retry = schedule["RetryPolicy"]
+            assert 0 < retry["MaximumRetryAttempts"] <= 185
+            assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+            _dead_letter_queue(template, schedule["DeadLetterConfig"]["Arn"])
+        if schedules:  # Scheduler invokes asynchronously: a run that fails inside Lambda lands there too
+            on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert on_failure["Type"] == "SQS"
+            _dead_letter_queue(template, on_failure["Destination"])
+    assert scheduled >= 1
+
+
+def test_functions_are_traced_without_the_xray_sdk(template):
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    # Lambda records the segments itself; the SDK (or Powertools Tracer) would add to every cold start.
+    for path in [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/core/loyalty/**/*.py")]:
+        source = path.read_text(encoding="utf-8")
+        assert "aws_xray_sdk" not in source and "import Tracer" not in source, path
+
+
+def test_api_access_log_names_its_fields_and_leaves_personal_data_out(template):
+    api = template["Resources"]["HttpApi"]["Properties"]
+    settings = api["AccessLogSettings"]
+    group = template["Resources"][settings["DestinationArn"]["Fn::GetAtt"][0]]
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "responseLatency", "integrationError"} <= set(fields)
+    variables = set(fields.values())
+    assert all(value.startswith("$context.") for value in variables)
+    # The route key, never the path or query string: lookups carry phone numbers and emails there.
+    for leak in ("$context.path", "$context.identity.sourceIp", "$context.identity.userAgent"):
+        assert leak not in variables
+    assert not any("querystring" in v.lower() or "header" in v.lower() or "authorizer" in v for v in variables)
+
+
+def test_api_throttling_defaults_come_from_parameters(template):
+    route_settings = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert route_settings == {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                              "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}
+    params = template["Parameters"]
+    rate, burst = params["ApiThrottlingRateLimit"]["Default"], params["ApiThrottlingBurstLimit"]["Default"]
+    assert 0 < rate <= burst
 
 
 # Route matching (API Gateway HTTP API rules)
@@ -348,10 +480,3 @@ def test_real_routes_resolve(template):
     assert match_route(routes, "GET", "/v1/me/referral").route.function_logical_id == "ReferralFunction"
     assert match_route(routes, "DELETE", "/v1/me/rewards/r1").path_parameters == {"issuedRewardId": "r1"}
     assert match_route(routes, "DELETE", "/v1/merchants").allowed_methods == ("POST",)
-
-
-def test_layer_requirements_are_generated_from_pyproject():
-    from infra.requirements import layer_requirements
-
-    committed = (ROOT / "layers" / "core" / "requirements.txt").read_text(encoding="utf-8")
-    assert committed == layer_requirements(), "run `make requirements` and commit layers/core/requirements.txt"

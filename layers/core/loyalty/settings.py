@@ -8,6 +8,16 @@ from functools import cache
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most ``per_address`` requests from one client address and ``per_merchant`` in total, per merchant
+    and fixed window of ``window_seconds``."""
+
+    window_seconds: int
+    per_address: int
+    per_merchant: int
+
+
+@dataclass(frozen=True)
 class Settings:
     table_name: str
     region: str
@@ -19,11 +29,25 @@ class Settings:
     signing_key_parameter: str | None
     public_base_url: str | None
     cache_ttl_seconds: float
+    # API keys are re-read this often, so a revoked key stops working everywhere within it.
+    api_key_cache_ttl_seconds: float
+    # An API key's lastUsedAt is written at most this often per key and container.
+    api_key_last_used_interval_seconds: int
     counter_code_window_seconds: int
     idempotency_ttl_seconds: int
+    # A scheduled sweep stops starting new work when less than this is left of its Lambda time.
+    expiry_time_margin_seconds: int
     max_body_bytes: int
     metrics_namespace: str
     metrics_enabled: bool
+    # Public joins and member scans. A cafe's shared Wi-Fi stays far below the per-address figures (a few joins
+    # and scans a minute); the per-merchant figures are about 3x a 500-location chain's busiest legitimate rate.
+    join_limit: RateLimit
+    scan_limit: RateLimit
+    # A merchant's counter is spread over this many items, so none of them is a hot key.
+    rate_limit_shards: int
+    # Referrals rewarded per referrer and local day before more are held for the owner's review.
+    referrals_rewarded_per_day: int
 
 
 def _int(name: str, default: int) -> int:
@@ -48,9 +72,18 @@ def get_settings() -> Settings:
         signing_key_parameter=os.environ.get("SIGNING_KEY_PARAMETER") or None,
         public_base_url=(os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         cache_ttl_seconds=float(os.environ.get("CACHE_TTL_SECONDS", "30")),
+        api_key_cache_ttl_seconds=float(os.environ.get("API_KEY_CACHE_TTL_SECONDS", "5")),
+        api_key_last_used_interval_seconds=_int("API_KEY_LAST_USED_INTERVAL_SECONDS", 600),
         counter_code_window_seconds=_int("COUNTER_CODE_WINDOW_SECONDS", 60),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        expiry_time_margin_seconds=_int("EXPIRY_TIME_MARGIN_SECONDS", 20),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
         metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Bywalec",
         metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes"),
+        join_limit=RateLimit(_int("JOIN_LIMIT_WINDOW_SECONDS", 600), _int("JOIN_LIMIT_PER_ADDRESS", 10),
+                             _int("JOIN_LIMIT_PER_MERCHANT", 6000)),
+        scan_limit=RateLimit(_int("SCAN_LIMIT_WINDOW_SECONDS", 60), _int("SCAN_LIMIT_PER_ADDRESS", 60),
+                             _int("SCAN_LIMIT_PER_MERCHANT", 18000)),
+        rate_limit_shards=_int("RATE_LIMIT_SHARDS", 32),
+        referrals_rewarded_per_day=_int("REFERRALS_REWARDED_PER_DAY", 3),
     )

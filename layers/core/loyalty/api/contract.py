@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from loyalty.api.errors import STATUS, status_of
 from loyalty.domain.errors import (
     IdempotencyKeyReused,
+    InvalidMemberToken,
     LoyaltyError,
     MalformedRequest,
     PayloadTooLarge,
@@ -36,7 +37,7 @@ CODES_KEY = "x-error-codes"
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                "schema": {"type": "integer", "minimum": 1}}}
 MEANING = {
-    400: "Malformed request, or an unknown or forged counter code or member token.",
+    400: "Malformed request, or an unknown or forged counter code.",
     401: "Missing or unknown credentials.",
     403: "Known caller, not allowed here.",
     404: "Does not exist, or belongs to another merchant.",
@@ -51,7 +52,8 @@ MEANING = {
 ERRORS_BY_CODE: dict[str, type[LoyaltyError]] = {cls.code: cls for cls in STATUS}
 
 # Refusals before any route runs (resolver.screen_request, auth) and DynamoDB unavailability anywhere.
-EVERY_ROUTE = (Unauthorized, PayloadTooLarge, ServiceUnavailable)
+# A member token on any route is checked while the request is screened: a forged one is invalid_member_token.
+EVERY_ROUTE = (Unauthorized, InvalidMemberToken, PayloadTooLarge, ServiceUnavailable)
 # Bodies: undecodable or non-JSON (screen_request), then the request model's validation.
 WITH_BODY = (MalformedRequest, UnsupportedMediaType, ValidationFailed)
 # Query parameters are validated against their declared types.

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
 
 from loyalty.domain.access import Caller
+from loyalty.replies.base import Reply
+from loyalty.services.once import ExactlyOnce, run_in_transaction
 from loyalty.settings import get_settings
 
 
@@ -31,42 +32,37 @@ def base_url(router: Router) -> str:
     return f"{scheme}://{host}{prefix}"
 
 
-def query_phone(value: str | None) -> str | None:
-    """A phone number from a query string, where an unencoded "+" arrives as a space (form decoding)."""
-    if value and value.startswith(" ") and value.strip()[:1].isdigit():
-        return "+" + value.strip()
-    return value
-
-
-def wire(reply: BaseModel) -> dict:
-    """A reply model as the JSON-ready dict the client receives: camelCase, times as ISO strings, nulls kept."""
-    return reply.model_dump(mode="json", by_alias=True)
-
-
-def json_reply(status: int, body: dict | BaseModel) -> Response:
-    if isinstance(body, BaseModel):
-        body = wire(body)
+def json_reply(status: int, body: dict | Reply) -> Response:
+    if isinstance(body, Reply):
+        body = body.wire()
     # Sorted keys: a replayed reply (read back from the idempotency record) is byte-identical to the first.
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
-def once(router: Router, who: Caller, work: Callable[[], tuple[int, BaseModel]]) -> Response:
-    """Run a POST's work; with an Idempotency-Key, at most once per caller, route and key.
+def once(router: Router, who: Caller, work: Callable[[], tuple[int, Reply]]) -> Response:
+    """Run a POST's work; with an Idempotency-Key, at most once per caller (``who``), route and key.
 
-    The reply model is stored as its JSON-ready dict, so a replay is built from the record alone."""
-    event = router.current_event
-    key = (event.headers or {}).get("idempotency-key")
+    The reply model is kept as its JSON-ready dict, so a replay is built from the record alone."""
+    exactly_once: ExactlyOnce | None = router.context.get("once")  # built for ``who`` while screening
 
     def wire_work() -> tuple[int, dict]:
         status, reply = work()
-        return status, wire(reply)
+        return status, reply.wire()
 
-    if key is None:
+    if exactly_once is None:
         status, body = wire_work()
     else:
-        # Imported on first use: requests without a key (most scans) never load boto3 and Powertools Idempotency.
+        # Imported on first use: requests without a key never load boto3 and Powertools Idempotency.
         from loyalty.api.idempotency import run_once
 
-        route = f"{event.http_method} {event.path}"
-        status, body = run_once(who.identity, route, key, event.json_body, wire_work, router.lambda_context)
+        status, body = run_once(exactly_once, wire_work, router.lambda_context)
     return json_reply(status, body)
+
+
+def once_in_transaction(router: Router, status: int, work: Callable[[ExactlyOnce | None], Reply]) -> Response:
+    """Run a POST whose own transaction keeps its reply (scans, claims): with an Idempotency-Key, at most once
+    per caller, route and key, at no extra round trip; ``work`` writes ``once.record(reply)`` with its change."""
+    exactly_once: ExactlyOnce | None = router.context.get("once")
+    if exactly_once is None:
+        return json_reply(status, work(None))
+    return json_reply(*run_in_transaction(exactly_once, status, work))

@@ -1,8 +1,9 @@
-"""Exactly-once POSTs with Powertools Idempotency.
+"""Exactly-once POSTs with Powertools Idempotency (all POSTs but scans and claims, see services/once.py).
 
-The key is scoped to the caller and the route; the body is validated, so the same key with another
-body is refused. Retries that arrive while the first request is still running wait for its reply
-and return it, so every retry of one request sees the very same answer.
+The record id and the sealed reply come from the request's ExactlyOnce: the key is scoped to the
+caller and the route, the reply kept is sealed, and the same key with another body is refused.
+Retries that arrive while the first request is still running wait for its reply and return it, so
+every retry of one request sees the very same answer.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from loyalty.domain.errors import IdempotencyKeyReused, ServiceUnavailable, ValidationFailed
+from loyalty.domain.errors import IdempotencyKeyReused, ServiceUnavailable
+from loyalty.services.once import ExactlyOnce
 from loyalty.settings import get_settings
 from loyalty.store.idempotency import persistence_layer
 
-MAX_KEY_LENGTH = 255
-MIN_ANONYMOUS_KEY_LENGTH = 16
 WAIT_FOR_FIRST_SECONDS = 8.0
 
 config = IdempotencyConfig(
-    event_key_jmespath="[caller, route, key]",
-    payload_validation_jmespath="body",
+    event_key_jmespath="record",
+    payload_validation_jmespath="payload",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=get_settings().idempotency_ttl_seconds,
 )
@@ -35,28 +35,22 @@ config = IdempotencyConfig(
 Work = Callable[[], tuple[int, dict]]
 
 
-def run_once(caller: str, route: str, key: str, body: object, work: Work,
-             lambda_context: object = None) -> tuple[int, dict]:
+def run_once(once: ExactlyOnce, work: Work, lambda_context: object = None) -> tuple[int, dict]:
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed.field("Idempotency-Key", f"Use 1 to {MAX_KEY_LENGTH} characters.")
-    if caller == "public" and len(key) < MIN_ANONYMOUS_KEY_LENGTH:
-        # Without credentials the key alone guards the replay (a join reply holds a member token).
-        raise ValidationFailed.field("Idempotency-Key", "Without credentials, use a random key such as a UUID.")
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence_layer(), config=config)
     def execute(request: dict) -> dict:
         status, reply = work()
-        return {"status": status, "body": reply}
+        return {"status": status, "sealed": once.seal(status, reply)}  # what Powertools keeps: sealed
 
-    request = {"caller": caller, "route": route, "key": key, "body": body}
+    request = {"record": once.record_id, "payload": once.payload_hash}
     deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
     delay = 0.02
     while True:
         try:
             outcome = execute(request=request)
-            return int(outcome["status"]), outcome["body"]
+            return once.open(outcome["sealed"])
         except IdempotencyValidationError as exc:
             raise IdempotencyKeyReused() from exc
         except IdempotencyAlreadyInProgressError as exc:

@@ -13,9 +13,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from loyalty.api.auth import resolve_caller
+from loyalty.api.auth import authenticate_member, resolve_caller
 from loyalty.api.errors import envelope, error_response, raw_error_response, validation_details
-from loyalty.domain.access import Caller
+from loyalty.domain.access import MEMBER, Caller
 from loyalty.domain.errors import (
     LoyaltyError,
     MalformedRequest,
@@ -24,6 +24,7 @@ from loyalty.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from loyalty.services.once import ExactlyOnce, check_key
 from loyalty.settings import get_settings
 from loyalty.store.transaction import is_unavailable
 from loyalty.telemetry import flush_metrics
@@ -64,18 +65,20 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
 
 def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry credentials in their headers.
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @flush_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
         try:
-            caller = screen_request(event)
+            caller, once = screen_request(event)
         except LoyaltyError as error:
             return raw_error_response(error)
         except Exception as error:
             if is_unavailable(error):  # the API key lookup met a throttled or unreachable DynamoDB
                 return raw_error_response(ServiceUnavailable(retry_after=1))
             raise
-        app.append_context(caller=caller)  # routes read it through http.caller: resolved once per request
+        # Routes read them through http.caller and http.once: resolved once per request.
+        app.append_context(caller=caller, once=once)
         return app.resolve(event, context)
 
     return lambda_handler
@@ -84,10 +87,10 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dic
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def screen_request(event: dict) -> Caller:
+def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
     """Refuse what must never reach a route: oversized or undecodable bodies, bodies that are not one JSON
     object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``
-    and returns the caller."""
+    and returns the caller and, for a POST with an Idempotency-Key, the request's exactly-once identity."""
     settings = get_settings()
     raw = event.get("body") or ""
     try:
@@ -98,7 +101,9 @@ def screen_request(event: dict) -> Caller:
         raise PayloadTooLarge(f"The body is over {settings.max_body_bytes // 1024} KB.")
     headers = event.get("headers") or {}
     event["headers"] = headers
-    method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    http_context = event.get("requestContext", {}).get("http", {})
+    method = (http_context.get("method") or "").upper()
+    parsed = None
     if data and method in _BODY_METHODS:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
@@ -112,4 +117,14 @@ def screen_request(event: dict) -> Caller:
             raise ValidationFailed.field("body", "Expected a JSON object.")
         headers["content-type"] = "application/json"
         event["body"], event["isBase64Encoded"] = text, False
-    return resolve_caller(headers)  # unknown credentials are 401 before any validation detail is revealed
+    # Unknown credentials are 401 before any validation detail is revealed.
+    caller = resolve_caller(headers, http_context.get("sourceIp"))
+    key = headers.get("idempotency-key")
+    once = None
+    if key is not None and method == "POST":
+        once = ExactlyOnce.for_request(caller, f"{method} {event.get('rawPath') or ''}", key, parsed)
+    if caller.role == MEMBER:
+        caller = authenticate_member(caller, once)
+    if key is not None and method == "POST":
+        check_key(caller, key)
+    return caller, once

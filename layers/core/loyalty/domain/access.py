@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loyalty.domain.errors import Forbidden, NotFound, Unauthorized
+from loyalty.domain.model import Member
 from loyalty.domain.tokens import hash_secret
 
 ADMIN = "admin"
@@ -20,7 +21,13 @@ class Caller:
     merchant_id: str | None = None
     location_ids: tuple[str, ...] = ()
     api_key_id: str | None = None
-    member_token: str | None = None
+    member_token: str | None = field(default=None, repr=False)
+    # The credential as presented (API key, admin token, member token): it seals replies kept for an
+    # Idempotency-Key, so that only the same caller can open them. Never stored, never logged.
+    credential: str = field(default="", repr=False, compare=False)
+    # A member caller's own member, read once while the request was screened.
+    member: Member | None = field(default=None, repr=False, compare=False)
+    source_ip: str | None = field(default=None, repr=False)  # as API Gateway saw it: for rate limits, never stored
 
     @property
     def identity(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from loyalty.domain.model import LedgerLine
 from loyalty.domain.program import Program
+from loyalty.domain.referral import referee_line
 
 # ISO 4217 minor units of the currencies that do not use two decimals; the rest use two.
 _CURRENCY_EXPONENT = {
@@ -97,7 +98,7 @@ def _welcome_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[L
 def _referral_rule(_: Program, visit: Visit, __: list[LedgerLine]) -> list[LedgerLine]:
     if not visit.referee_bonus or not visit.is_first_visit:
         return []
-    return [LedgerLine("referral", visit.referee_bonus, 0, "Joined with a friend's invite")]
+    return [referee_line(visit.referee_bonus)]
 
 
 RULES: tuple[Rule, ...] = (_visit_rule, _spend_rule, _welcome_rule, _referral_rule)

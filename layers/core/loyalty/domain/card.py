@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from loyalty.domain.model import Member
 from loyalty.domain.program import Program
+from loyalty.domain.stamps import card_is_full
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ def next_reward(program: Program, stamps: int, balance: int) -> NextReward | Non
 
 def card_message(program: Program, member: Member) -> str:
     open_vouchers = member.open_vouchers()
+    card = program.stamp_card
+    if card is not None and card_is_full(member.stamps, card.stamps_required, len(open_vouchers)):
+        reward = program.reward(card.reward_id)
+        return f"Your card is full: redeem your {(reward.name if reward else 'reward').lower()} to keep collecting."
     if open_vouchers:
         first = open_vouchers[0]
         return f"Your {first.name.lower()} is ready: show code {first.code} at the counter."

@@ -82,6 +82,12 @@ class ReceiptAlreadyCounted(LoyaltyError):
     default_message = "This receipt has already been counted."
 
 
+class OwnerKeyNotRevocable(LoyaltyError):
+    code = "owner_key_not_revocable"
+    default_message = ("The owner key cannot be revoked: the platform administrator replaces it "
+                       "(POST /v1/merchants/{merchantId}/owner-key), which revokes the old one.")
+
+
 class ConcurrentUpdate(LoyaltyError):
     code = "concurrent_update"
     default_message = "The card changed while this was processed. Please try again."
@@ -134,3 +140,8 @@ class RateLimited(LoyaltyError):
 class ServiceUnavailable(LoyaltyError):
     code = "service_unavailable"
     default_message = "The service is busy. Nothing was changed; please try again."
+
+
+class ReferralAlreadyDecided(LoyaltyError):
+    code = "referral_already_decided"
+    default_message = "This referral has already been approved or rejected."

@@ -36,6 +36,8 @@ class ApiKey:
     merchant_id: str
     role: str  # "owner" | "staff"
     location_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 @dataclass
@@ -84,14 +86,32 @@ class Member:
     last_visit_at: datetime | None = None
     referral_code: str | None = None
     referred_by: str | None = None
-    referral_status: str | None = None  # "pending" | "rewarded" | "not_rewarded"
+    referral_status: str | None = None  # "pending" | "held" | "rewarded" | "not_rewarded"
     referrals_pending: int = 0
     referrals_rewarded: int = 0
     vouchers: dict[str, Voucher] = field(default_factory=dict)
     created_at: datetime | None = None
+    device_hash: str | None = None  # keyed hash of the browser's random device id, when the card page sent one
+    referral_reasons: tuple[str, ...] = ()  # fraud signals seen at joining: the referral is held, not paid
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A referral held for the owner's review, and the owner's decision."""
+
+    referral_id: str
+    merchant_id: str
+    referrer_id: str
+    referee_id: str
+    status: str  # "held" | "approved" | "rejected"
+    reasons: tuple[str, ...]
+    held_at: datetime
+    referrer_points: int
+    referee_points: int
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)

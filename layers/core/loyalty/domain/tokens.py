@@ -22,6 +22,12 @@ def derive_key(master_key: bytes, purpose: str, merchant_id: str) -> bytes:
     return hmac.new(master_key, f"{purpose}:{merchant_id}".encode(), hashlib.sha256).digest()
 
 
+def keyed_digest(master_key: bytes, purpose: str, merchant_id: str, value: str) -> str:
+    """A value kept only as a keyed hash (client addresses, device ids): an unkeyed hash of an IPv4 address
+    is reversed by trying all 2**32 of them."""
+    return hmac.new(derive_key(master_key, purpose, merchant_id), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def hash_secret(secret: str) -> str:
     """Secrets (API keys, member tokens) are stored only as this hash."""
     return hashlib.sha256(secret.encode()).hexdigest()

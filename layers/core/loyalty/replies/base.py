@@ -21,6 +21,10 @@ Instant = Annotated[datetime, PlainSerializer(iso, return_type=str),
 class Reply(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
 
+    def wire(self) -> dict:
+        """The JSON-ready dict the client receives: camelCase, times as ISO strings, nulls kept."""
+        return self.model_dump(mode="json", by_alias=True)
+
 
 class Health(Reply):
     status: str = "ok"

@@ -6,6 +6,7 @@ from typing import Literal
 
 from loyalty.domain import card
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant, Voucher
+from loyalty.domain.stamps import card_is_full
 from loyalty.replies.base import Instant, Reply
 
 
@@ -52,6 +53,7 @@ class Stamps(Reply):
     count: int
     required: int
     reward_name: str | None
+    full: bool  # the card is complete but waits: the member holds as many unused rewards as a card may
 
     @classmethod
     def of(cls, merchant: Merchant, member: Member) -> Stamps | None:
@@ -60,7 +62,8 @@ class Stamps(Reply):
             return None
         reward = merchant.program.reward(stamp_card.reward_id)
         return cls(count=member.stamps, required=stamp_card.stamps_required,
-                   reward_name=reward.name if reward else None)
+                   reward_name=reward.name if reward else None,
+                   full=card_is_full(member.stamps, stamp_card.stamps_required, len(member.open_vouchers())))
 
 
 class NextReward(Reply):

@@ -69,10 +69,6 @@ class ExistingMember(Reply):
     card: Card
 
 
-class MemberList(Reply):
-    members: list[MemberSummary]
-
-
 class LedgerItem(Reply):
     entry_id: str
     at: Instant
@@ -120,3 +116,10 @@ class MemberProfile(MemberSummary):
                                       rewarded=member.referrals_rewarded),
             ledger=[LedgerItem.of(entry) for entry in ledger],
         )
+
+
+class NewCard(Reply):
+    """A new card QR for a member who lost the old one, shown this once; the old token no longer works."""
+
+    member_id: str
+    member_token: str

@@ -1,9 +1,10 @@
-"""Replies of merchant administration: merchants, locations, staff keys, counter codes."""
+"""Replies of merchant administration: merchants, locations, API keys, counter codes."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from loyalty.domain.model import ApiKey as ApiKeyRecord
 from loyalty.domain.model import Location as LocationRecord
 from loyalty.domain.program import Program
 from loyalty.replies.base import Instant, Reply
@@ -41,6 +42,33 @@ class StaffKey(Reply):
     api_key: str
     role: Literal["staff"]
     location_ids: list[str]
+
+
+class OwnerKey(Reply):
+    """A new owner key, shown this once; the previous one no longer works."""
+
+    api_key_id: str
+    api_key: str
+    role: Literal["owner"]
+
+
+class ApiKeyInfo(Reply):
+    """A key as its merchant sees it: never the key itself nor its hash."""
+
+    api_key_id: str
+    role: str
+    location_ids: list[str]
+    created_at: Instant | None
+    last_used_at: Instant | None
+
+    @classmethod
+    def of(cls, key: ApiKeyRecord) -> ApiKeyInfo:
+        return cls(api_key_id=key.api_key_id, role=key.role, location_ids=list(key.location_ids),
+                   created_at=key.created_at, last_used_at=key.last_used_at)
+
+
+class ApiKeyList(Reply):
+    api_keys: list[ApiKeyInfo]
 
 
 class CounterCode(Reply):

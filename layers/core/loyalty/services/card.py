@@ -12,18 +12,20 @@ from loyalty.domain.model import Member
 from loyalty.replies.cards import Card, MyCard
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token
+from loyalty.services.members import load_with_history_by_token, own_member
 from loyalty.services.merchants import load_merchant
-from loyalty.store import members as store
 
 HISTORY_LENGTH = 10
 
 
 def my_card(caller: Caller) -> MyCard:
+    """One read of the member's partition gives the balance and the history that explains it, consistently."""
     token = require_member(caller)
-    member = settle_expired(lambda: load_by_token(token))
+    member, history = load_with_history_by_token(token, HISTORY_LENGTH)
+    if any(voucher.is_expired(clock.now()) for voucher in member.open_vouchers()):
+        settle_expired(own_member(caller))
+        member, history = load_with_history_by_token(token, HISTORY_LENGTH)
     merchant = load_merchant(member.merchant_id)
-    history = store.recent_ledger(member.member_id, HISTORY_LENGTH)
     # The personal card QR staff scan: it holds the member token.
     return MyCard(**Card.fields(merchant, member, history), qr_svg=qr.qr_svg(token))
 

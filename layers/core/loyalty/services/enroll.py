@@ -7,19 +7,20 @@ from datetime import date
 
 from loyalty import telemetry
 from loyalty.domain import ids, tokens
-from loyalty.domain.access import OWNER, STAFF, Caller, require_merchant
-from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, ValidationFailed
+from loyalty.domain.access import OWNER, PUBLIC, STAFF, Caller, require_merchant
+from loyalty.domain.errors import AlreadyMember, ConcurrentUpdate, InvalidReferral, NotFound, ValidationFailed
 from loyalty.domain.identity import normalize_email, normalize_phone
 from loyalty.domain.model import Member, Merchant
-from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal
+from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal, suspicions
 from loyalty.replies.cards import Card
-from loyalty.replies.members import ExistingMember, Joined, MemberList, MemberProfile, MemberSummary, ReferralNote
-from loyalty.services import clock
+from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, ReferralNote
+from loyalty.secrets import signing_key
+from loyalty.services import clock, limits
 from loyalty.services.members import load_for_merchant
 from loyalty.services.merchants import load_merchant
 from loyalty.store import keys
 from loyalty.store import members as store
-from loyalty.store.transaction import ConditionFailed
+from loyalty.store.transaction import ConditionFailed, TransientConflict
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Enrollment:
     consent_sms: bool
     consent_email: bool
     referral_code: str | None
+    device_id: str | None = None  # the card page's random per-browser id
+    card_on_device: bool = False  # the card page says this browser held a card here before
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,12 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
     if existing:
         return _existing(caller, merchant, existing)
 
-    referrer_id, referral_note = _referral(merchant, request.referral_code, phone, email)
+    device_hash = tokens.keyed_digest(signing_key(), "device", merchant_id, request.device_id) \
+        if request.device_id else None
+    referrer_id, referral_note, suspicious = _referral(merchant, request, phone, email, device_hash)
     now = clock.now()
+    # Only anonymous joins are limited: staff enrol at the till, with a key.
+    quota = limits.quota(limits.JOIN, merchant_id, caller.source_ip, now) if caller.role == PUBLIC else None
     for _ in range(4):
         member_id = ids.new_id("mem")
         token = tokens.new_member_token(member_id)
@@ -66,6 +73,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
             referral_code=ids.new_referral_code(), created_at=now,
             referred_by=referrer_id if referral_note is None else None,
             referral_status=PENDING if referrer_id and referral_note is None else None,
+            device_hash=device_hash, referral_reasons=suspicious if referral_note is None else (),
         )
         guards = [store.Guard(keys.referral_code_guard(merchant_id, member.referral_code), member_id, merchant_id,
                               tag="referral_code")]
@@ -74,13 +82,20 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
         if email:
             guards.append(store.Guard(keys.email_guard(merchant_id, email), member_id, merchant_id, tag="email"))
         try:
-            store.create_member(member, guards, referrer_id=member.referred_by)
+            store.create_member(member, guards, referrer_id=member.referred_by,
+                                counters=quota.counters if quota else ())
         except ConditionFailed as lost:
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)
                 if existing:
                     return _existing(caller, merchant, existing)
+            refused = quota.refusal(lost, now) if quota else None
+            if refused:
+                telemetry.count("JoinsRateLimited")
+                raise refused from lost
             continue  # a code collided: new codes, try again
+        except TransientConflict:
+            continue  # another join added to the same counter shard at the same moment: try again
         telemetry.count("MembersEnrolled")
         referral = None
         if request.referral_code:
@@ -109,11 +124,14 @@ def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResul
                                             card=Card.of(merchant, member, [])))
 
 
-def _referral(merchant: Merchant, code: str | None, phone: str | None,
-              email: str | None) -> tuple[str | None, str | None]:
-    """(referrer id, why it will not be rewarded or None). Unknown codes are a typo worth reporting."""
+def _referral(merchant: Merchant, request: Enrollment, phone: str | None, email: str | None,
+              device_hash: str | None) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(referrer id, why it will not be rewarded or None, why it will be held for review).
+
+    Unknown codes are a typo worth reporting."""
+    code = request.referral_code
     if not code:
-        return None, None
+        return None, None, ()
     guard = store.get_guard(keys.referral_code_guard(merchant.merchant_id, code.strip().upper()))
     if guard is None:
         raise InvalidReferral("This referral code is not valid here. Check it, or leave it empty.",
@@ -123,19 +141,22 @@ def _referral(merchant: Merchant, code: str | None, phone: str | None,
         raise InvalidReferral(details=[{"field": "referralCode", "message": "Unknown referral code."}])
     month = referral_month(clock.now(), merchant.timezone)
     rewarded = store.referral_count(keys.referral_counter(referrer.member_id, month))
-    return referrer.member_id, referral_refusal(merchant.program, referrer, phone, email, rewarded)
+    return (referrer.member_id, referral_refusal(merchant.program, referrer, phone, email, rewarded),
+            suspicions(referrer, email, device_hash, request.card_on_device))
 
 
-def lookup(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> MemberList:
+def search(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> MemberSummary:
+    """The member with this phone (else this email), or 404."""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     if not phone and not email:
-        raise ValidationFailed("Look members up by phone or email.",
-                               details=[{"field": "phone", "message": "Give ?phone= or ?email=."}])
+        message = "A phone number or an email address is required."
+        raise ValidationFailed("Look a member up by phone or by email.",
+                               details=[{"field": "phone", "message": message}, {"field": "email", "message": message}])
     member_id = _existing_member_id(merchant_id, normalize_phone(phone) if phone else None,
                                     normalize_email(email) if email else None)
     if member_id is None:
-        return MemberList(members=[])
-    return MemberList(members=[MemberSummary.of(load_for_merchant(merchant_id, member_id=member_id))])
+        raise NotFound("No member with this phone number or email address.")
+    return MemberSummary.of(load_for_merchant(merchant_id, member_id=member_id))
 
 
 def profile(caller: Caller, merchant_id: str, member_id: str) -> MemberProfile:

@@ -22,10 +22,11 @@ from loyalty.domain.model import (
     LedgerEntry,
     LedgerLine,
     Member,
+    Referral,
     Voucher,
 )
 from loyalty.domain.program import Program, RewardDefinition
-from loyalty.store import keys
+from loyalty.store import keys, replies
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed, TransientConflict
 
@@ -43,6 +44,7 @@ class MemberPlan:
         self.other_updates: list[store.MemberUpdate] = []
         self.guards: list[store.Guard] = []
         self.counters: list[store.CapCounter] = []
+        self.held_referrals: list[Referral] = []
         self.issued: list[Voucher] = []
         self._vouchers_changed = False
 
@@ -130,9 +132,11 @@ class MemberPlan:
         open_vouchers = self.member.open_vouchers()
         self.update.earliest_voucher_expiry = open_vouchers[0].expires_at if open_vouchers else None
 
-    def commit(self) -> None:
+    def commit(self, reply: replies.StoredReply | None = None) -> None:
+        """All of it in one transaction; ``reply`` is the request's kept reply (exactly-once scans and claims)."""
         self._finish_vouchers()
-        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters)
+        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters,
+                     self.held_referrals, reply)
         self.member.rev += 1
 
 
@@ -152,6 +156,8 @@ def with_member_retries(load: Callable[[], Member], build: Callable[[Member], T]
         except TransientConflict:
             continue
         except ConditionFailed as lost:
+            if replies.TAG in lost.failed:
+                raise  # the same request committed first: the caller gets its reply, nothing is re-planned
             if lost.failed & {"member", "reward_code"}:
                 continue  # someone else changed the member first, or a code collided: re-plan
             if on_conflict is None:

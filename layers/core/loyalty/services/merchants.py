@@ -19,11 +19,23 @@ from loyalty.settings import get_settings
 from loyalty.store import merchants as store
 
 
-def load_merchant(merchant_id: str) -> Merchant:
-    merchant = store.get_merchant(merchant_id)
+def load_merchant(merchant_id: str, *, fresh: bool = False) -> Merchant:
+    merchant = store.get_merchant(merchant_id, fresh=fresh)
     if merchant is None:
         raise NotFound()
     return merchant
+
+
+def location_of(merchant: Merchant, location_id: str | None) -> Location | None:
+    """The merchant's location, re-reading the merchant once when a cached copy predates the location.
+
+    A location added a moment ago works at once in every function; a known location costs no read.
+    Returns None when the location really does not exist (the caller decides what that means)."""
+    if location_id is None:
+        return None
+    if location_id not in merchant.locations:
+        merchant = store.get_merchant(merchant.merchant_id, fresh=True) or merchant
+    return merchant.locations.get(location_id)
 
 
 def create_merchant(caller: Caller, name: str, timezone: str, currency: str,
@@ -100,7 +112,7 @@ def card_page_url(base_url: str, merchant_id: str) -> str:
 def counter_code(caller: Caller, merchant_id: str, location_id: str, base_url: str) -> CounterCodeReply:
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
-    if location_id not in merchant.locations:
+    if location_of(merchant, location_id) is None:
         raise NotFound("No such location.")
     require_location(caller, location_id)
     window = get_settings().counter_code_window_seconds

@@ -5,14 +5,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from loyalty.domain import qr
-from loyalty.domain.access import Caller, require_member
+from loyalty.domain.access import Caller
 from loyalty.replies.referrals import MyReferral, ReferralOffer
-from loyalty.services.members import load_by_token
+from loyalty.services.members import own_member
 from loyalty.services.merchants import card_page_url, load_merchant
 
 
 def my_referral(caller: Caller, base_url: str) -> MyReferral:
-    member = load_by_token(require_member(caller))
+    member = own_member(caller)()
     merchant = load_merchant(member.merchant_id)
     link = f"{card_page_url(base_url, member.merchant_id)}?ref={quote(member.referral_code or '')}"
     rules = merchant.program.referral

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from loyalty import telemetry
 from loyalty.domain import ids
-from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_member, require_merchant
+from loyalty.domain.access import OWNER, STAFF, Caller, require_location, require_merchant
 from loyalty.domain.errors import (
     AlreadyRedeemed,
     ConcurrentUpdate,
@@ -27,23 +27,23 @@ from loyalty.domain.model import (
     Merchant,
     Voucher,
 )
+from loyalty.domain.stamps import MAX_OPEN_REWARDS
 from loyalty.replies.cards import IssuedReward, Progress
 from loyalty.replies.rewards import Redemption as RedemptionReply
 from loyalty.replies.rewards import RewardOnCard
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token, load_for_merchant
-from loyalty.services.merchants import load_merchant
+from loyalty.services.members import load_for_merchant, own_member
+from loyalty.services.merchants import load_merchant, location_of
+from loyalty.services.once import ExactlyOnce
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
 
-# Unused rewards live on the member item; a bound keeps it far below DynamoDB's 400 KB item limit.
-MAX_OPEN_REWARDS = 20
 
-
-def claim(caller: Caller, reward_id: str) -> RewardOnCard:
-    token = require_member(caller)
+def claim(caller: Caller, reward_id: str, once: ExactlyOnce | None = None) -> RewardOnCard:
+    """Lock points for a reward; with ``once`` (an Idempotency-Key) the reply is kept in the same transaction."""
+    load = own_member(caller)
 
     def build(member: Member) -> RewardOnCard:
         merchant = load_merchant(member.merchant_id)
@@ -61,15 +61,16 @@ def claim(caller: Caller, reward_id: str) -> RewardOnCard:
         voucher = plan.issue_voucher(reward, merchant.program, source="points", points_locked=reward.points_cost)
         plan.record("claim", [LedgerLine("claim", -reward.points_cost, 0, f"Claimed {reward.name}")],
                     ref=voucher.issued_reward_id)
-        plan.commit()
+        reply = _on_card(voucher, plan.member)
+        plan.commit(once.record(reply.wire(), plan.now) if once else None)
         telemetry.count("RewardsClaimed")
-        return _on_card(voucher, plan.member)
+        return reply
 
-    return with_member_retries(lambda: load_by_token(token), build)
+    return with_member_retries(load, build)
 
 
 def cancel(caller: Caller, issued_reward_id: str) -> RewardOnCard:
-    token = require_member(caller)
+    load = own_member(caller)
 
     def build(member: Member) -> RewardOnCard:
         plan = MemberPlan(member, clock.now())
@@ -88,7 +89,7 @@ def cancel(caller: Caller, issued_reward_id: str) -> RewardOnCard:
         plan.commit()
         return _on_card(closed, plan.member)
 
-    return with_member_retries(lambda: load_by_token(token), build)
+    return with_member_retries(load, build)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str
 
 def _redemption_location(caller: Caller, merchant: Merchant, location_id: str | None) -> str | None:
     if location_id is not None:
-        if location_id not in merchant.locations:
+        if location_of(merchant, location_id) is None:
             raise NotFound("No such location.")
         require_location(caller, location_id)
         return location_id

@@ -15,7 +15,6 @@ from loyalty.domain.access import (
     STAFF,
     Caller,
     require_location,
-    require_member,
     require_merchant,
 )
 from loyalty.domain.awards import SaleItem, Visit, bill_total, calculate_award
@@ -27,16 +26,26 @@ from loyalty.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant
-from loyalty.domain.referral import NOT_REWARDED, PENDING, REWARDED, referral_month
-from loyalty.domain.stamps import add_stamps
+from loyalty.domain.model import LedgerLine, Member, Merchant, Referral
+from loyalty.domain.referral import (
+    HELD,
+    NOT_REWARDED,
+    PENDING,
+    REWARDED,
+    VELOCITY,
+    referral_day,
+    referral_month,
+)
+from loyalty.domain.stamps import MAX_OPEN_REWARDS, add_stamps
 from loyalty.replies.cards import IssuedReward, Line, Progress
 from loyalty.replies.scans import Awarded, ScanResult
 from loyalty.secrets import signing_key
-from loyalty.services import clock
+from loyalty.services import clock, limits
 from loyalty.services.member_plan import MemberPlan, with_member_retries
-from loyalty.services.members import load_by_token, load_for_merchant
-from loyalty.services.merchants import load_merchant
+from loyalty.services.members import load_for_merchant, own_member
+from loyalty.services.merchants import load_merchant, location_of
+from loyalty.services.once import ExactlyOnce
+from loyalty.services.referral_review import referrer_payment
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
@@ -54,12 +63,14 @@ class ScanRequest:
     receipt_id: str | None = None
 
 
-def record_scan(caller: Caller, request: ScanRequest) -> ScanResult:
-    """A member's own phone scans the counter code; staff and POS scan the member's card."""
+def record_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> ScanResult:
+    """A member's own phone scans the counter code; staff and POS scan the member's card.
+
+    With ``once`` (an Idempotency-Key), the reply is kept in the scan's own transaction."""
     if caller.role == MEMBER:
         if not request.counter_code:
             raise ValidationFailed.field("counterCode", "Scan the code at the counter.")
-        return member_scan(caller, request.counter_code)
+        return member_scan(caller, request.counter_code, once)
     if caller.role == PUBLIC:
         raise Unauthorized("Show your card (X-Member-Token) or use a staff key.")
     missing = [{"field": name, "message": "This field is required."} for name, value in
@@ -67,12 +78,12 @@ def record_scan(caller: Caller, request: ScanRequest) -> ScanResult:
                if not value]
     if missing:
         raise ValidationFailed("A staff scan needs the member's card and the location.", details=missing)
-    return staff_scan(caller, request)
+    return staff_scan(caller, request, once)
 
 
-def member_scan(caller: Caller, counter_code: str) -> ScanResult:
+def member_scan(caller: Caller, counter_code: str, once: ExactlyOnce | None = None) -> ScanResult:
     """The member's phone scanned the QR at the till: a visit at that code's location."""
-    token = require_member(caller)
+    own = own_member(caller)
     now = clock.now()
     code = tokens.verify_counter_code(signing_key(), counter_code, now.timestamp(),
                                       get_settings().counter_code_window_seconds)
@@ -80,40 +91,44 @@ def member_scan(caller: Caller, counter_code: str) -> ScanResult:
         merchant = load_merchant(code.merchant_id)
     except NotFound:
         raise InvalidCounterCode() from None
-    if code.location_id not in merchant.locations:
+    if location_of(merchant, code.location_id) is None:
         raise InvalidCounterCode()
 
     def load() -> Member:
-        member = load_by_token(token)
+        member = own()
         if member.merchant_id != merchant.merchant_id:
             raise InvalidCounterCode("This code belongs to another business.")
         return member
 
-    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False)
+    quota = limits.quota(limits.SCAN, merchant.merchant_id, caller.source_ip, now)
+    return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False, once=once, quota=quota)
 
 
-def staff_scan(caller: Caller, request: ScanRequest) -> ScanResult:
+def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> ScanResult:
     """Staff scanned the member's card and entered the bill: a visit plus spend-based points."""
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
-    if request.location_id not in merchant.locations:
+    if location_of(merchant, request.location_id) is None:
         raise NotFound("No such location.")
     require_location(caller, request.location_id)
 
     def load() -> Member:
-        return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id)
+        return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id,
+                                 once=once)
 
     return _record_visit(merchant, load, request.location_id,
                          amount=bill_total(request.amount, request.items), items=request.items,
-                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True)
+                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True, once=once)
 
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
                   items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
-                  spend_counts_in_cooldown: bool) -> ScanResult:
+                  spend_counts_in_cooldown: bool, once: ExactlyOnce | None = None,
+                  quota: limits.Quota | None = None) -> ScanResult:
     program = merchant.program
-    referral_blocked = False
+    referral_blocked = False  # the referrer's monthly cap is used up: nobody is paid
+    velocity_blocked = False  # the referrer's daily allowance is used up: held for the owner
 
     def build(member: Member) -> ScanResult:
         now = clock.now()  # per attempt: a retry after losing a race must not predate the winner's visit
@@ -128,6 +143,8 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         first_visit = counts and member.visit_count == 0
         referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
         referral_pays = referral_due and program.referral is not None and not referral_blocked
+        held_for = (*member.referral_reasons, *((VELOCITY,) if velocity_blocked else ())) if referral_pays else ()
+        referral_pays = referral_pays and not held_for
         visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
                       currency=merchant.currency, items=items,
                       referee_bonus=program.referral.referee_points if referral_pays else 0)
@@ -136,9 +153,14 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if program.stamp_card and award.stamps:
             reward = program.reward(program.stamp_card.reward_id)
             required = program.stamp_card.stamps_required
-            for _ in range(add_stamps(member.stamps, award.stamps, required).cards_completed):
+            room = MAX_OPEN_REWARDS - len(plan.member.open_vouchers())
+            progress = add_stamps(member.stamps, award.stamps, required, room)
+            for _ in range(progress.cards_completed):
                 lines.append(LedgerLine("stamp_card", 0, -required, f"Stamp card complete: {reward.name}"))
                 plan.issue_voucher(reward, program, source="stamps", points_locked=0)
+            if progress.dropped:
+                lines.append(LedgerLine("card_full", 0, -progress.dropped,
+                                        f"Card full: redeem your {reward.name.lower()} to keep collecting"))
         scan_id = ids.new_id("scn")
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
         if counts:
@@ -153,20 +175,27 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             plan.guards.append(store.Guard(keys.receipt_guard(merchant.merchant_id, receipt_id), member.member_id,
                                            merchant.merchant_id, tag="receipt", ref=scan_id))
         if referral_due:
-            _settle_referral(plan, merchant, member, pays=referral_pays)
-        plan.commit()
-        telemetry.count("Visits" if counts else "SpendOnlyScans")
-        telemetry.count("PointsIssued", max(0, award.points))
-        telemetry.count("RewardsIssued", len(plan.issued))
-        return ScanResult(
+            _settle_referral(plan, merchant, member, pays=referral_pays, held_for=held_for)
+        if quota:
+            plan.counters.extend(quota.counters)
+        reply = ScanResult(
             scan_id=scan_id, member_id=member.member_id, location_id=location_id,
             awarded=Awarded(points=award.points, stamps=award.stamps, lines=[Line.of(line) for line in award.lines]),
             **Progress.fields(merchant, plan.member),
             rewards_issued=[IssuedReward.of(v) for v in plan.issued],
         )
+        plan.commit(once.record(reply.wire(), now) if once else None)
+        telemetry.count("Visits" if counts else "SpendOnlyScans")
+        telemetry.count("PointsIssued", max(0, award.points))
+        telemetry.count("RewardsIssued", len(plan.issued))
+        return reply
 
     def on_conflict(lost: ConditionFailed) -> None:
-        nonlocal referral_blocked
+        nonlocal referral_blocked, velocity_blocked
+        refused = quota.refusal(lost, clock.now()) if quota else None
+        if refused:
+            telemetry.count("ScansRateLimited")
+            raise refused from lost
         if "receipt" in lost.failed:
             guard = store.get_guard(keys.receipt_guard(merchant.merchant_id, receipt_id or ""))
             raise ReceiptAlreadyCounted(details=[{"field": "receiptId", "scanId": guard.ref if guard else None,
@@ -174,30 +203,41 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if lost.failed & {"referral_cap", "referrer"}:
             referral_blocked = True  # the referrer hit the monthly cap meanwhile: the visit still counts
             return
+        if "referral_day" in lost.failed:
+            velocity_blocked = True  # today's allowance is used up: the visit counts, the referral waits
+            return
         raise lost
 
     return with_member_retries(load, build, on_conflict)
 
 
-def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool) -> None:
-    """The referee's first visit decides the referral, once: both sides rewarded, or neither."""
+def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool,
+                     held_for: tuple[str, ...]) -> None:
+    """The referee's first visit decides the referral, once: both sides rewarded, neither, or held for the owner."""
     referrer_id = referee.referred_by
+    rules = merchant.program.referral
+    if held_for:
+        # The referrer's invite stays pending; the owner's approval pays both sides later (services/referral_review).
+        plan.set("referral_status", HELD)
+        plan.held_referrals.append(Referral(
+            ids.new_id("rfl"), merchant.merchant_id, referrer_id, referee.member_id, HELD, held_for, plan.now,
+            rules.referrer_points, rules.referee_points))
+        telemetry.count("ReferralsHeld")
+        return
     plan.set("referral_status", REWARDED if pays else NOT_REWARDED)
     if not pays:
         plan.other_updates.append(store.MemberUpdate(referrer_id, add={"referrals_pending": -1}, tag="referrer"))
         return
-    rules = merchant.program.referral
-    points = rules.referrer_points
-    plan.other_updates.append(store.MemberUpdate(referrer_id, tag="referrer", add={
-        "balance": points, "lifetime_points": points, "referrals_pending": -1, "referrals_rewarded": 1}))
-    if points:
-        friend = referee.name or "Your friend"
-        plan.ledger.append(LedgerEntry(
-            ids.new_id("led"), referrer_id, merchant.merchant_id, plan.now, "referral", points, 0,
-            (LedgerLine("referral", points, 0, f"{friend} made their first visit"),), ref=referee.member_id))
+    update, entries = referrer_payment(merchant.merchant_id, referrer_id, referee, rules.referrer_points, plan.now)
+    plan.other_updates.append(update)
+    plan.ledger.extend(entries)
     month = referral_month(plan.now, merchant.timezone)
     plan.counters.append(store.CapCounter(keys.referral_counter(referrer_id, month),
                                           rules.max_rewarded_per_referrer_per_month, tag="referral_cap"))
+    day = referral_day(plan.now, merchant.timezone)
+    plan.counters.append(store.CapCounter(keys.referral_day_counter(referrer_id, day),
+                                          get_settings().referrals_rewarded_per_day, tag="referral_day",
+                                          expires_at=plan.now + timedelta(days=3)))
 
 
 def _human(seconds: float) -> str:

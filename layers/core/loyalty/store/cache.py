@@ -25,11 +25,25 @@ class TTLCache(Generic[T]):
                 return hit[1]
         value = load()
         if value is not None:  # misses are not cached: a new key works at once
-            with self._lock:
-                if len(self._entries) >= self._max:
-                    self._entries.clear()
-                self._entries[key] = (now + self._ttl, value)
+            self.put(key, value)
         return value
+
+    def peek(self, key: str) -> T | None:
+        """The entry even when expired (what this container last knew), without loading anything."""
+        with self._lock:
+            hit = self._entries.get(key)
+        return hit[1] if hit else None
+
+    def expires_within(self, key: str, seconds: float) -> bool:
+        with self._lock:
+            hit = self._entries.get(key)
+        return hit is None or hit[0] <= time.monotonic() + seconds
+
+    def put(self, key: str, value: T) -> None:
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self._ttl, value)
 
     def invalidate(self, key: str) -> None:
         with self._lock:

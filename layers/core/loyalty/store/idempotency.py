@@ -1,7 +1,9 @@
 """Powertools Idempotency records kept in the single table.
 
 Powertools puts every record of a function under one static partition key when the table has a sort
-key; that is a hot partition for a busy merchant. Here each record gets its own partition instead.
+key; that is a hot partition for a busy merchant. Here each record gets its own partition instead, and
+its id is the one derivation both exactly-once mechanisms share (keys.idempotency_record_id, computed
+by services/once.py and handed over as the request's "record").
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
 
 from loyalty.settings import get_settings
+from loyalty.store import keys
 
 
 class SingleTablePersistenceLayer(DynamoDBPersistenceLayer):
+    def _get_hashed_idempotency_key(self, data: dict) -> str:
+        return data["record"]  # already a hash of caller, route and key
+
     def _get_key(self, idempotency_key: str) -> dict:
-        return {self.key_attr: {"S": f"IDEMPOTENCY#{idempotency_key}"}, self.sort_key_attr: {"S": "IDEMPOTENCY"}}
+        pk, sk = keys.idempotency_record(idempotency_key)
+        return {self.key_attr: {"S": pk}, self.sort_key_attr: {"S": sk}}
 
     def _item_to_data_record(self, item: dict):
         record = super()._item_to_data_record(item)
-        record.idempotency_key = record.idempotency_key.removeprefix("IDEMPOTENCY#")
+        record.idempotency_key = record.idempotency_key.removeprefix(keys.idempotency_record("")[0])
         return record
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 EXPIRY_SHARDS = 8  # the sparse "vouchers expiring" index is spread over this many partitions
 
@@ -13,6 +14,15 @@ def merchant(merchant_id: str) -> tuple[str, str]:
 
 def api_key(key_hash: str) -> tuple[str, str]:
     return f"APIKEY#{key_hash}", "APIKEY"
+
+
+def api_key_listing(merchant_id: str, api_key_id: str) -> tuple[str, str]:
+    """The merchant's own record of one of its keys (listing, revoking); the key's hash item serves auth."""
+    return f"MERCHANT#{merchant_id}", f"APIKEY#{api_key_id}"
+
+
+def api_key_listing_prefix(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "APIKEY#"
 
 
 def member(member_id: str) -> tuple[str, str]:
@@ -51,6 +61,15 @@ def reward_code_guard(code: str) -> tuple[str, str]:
     return f"REWARDCODE#{code}", "GUARD"
 
 
+def idempotency_record_id(caller: str, route: str, key: str) -> str:
+    """One record per caller, route and Idempotency-Key, whichever mechanism keeps it; only this hash is stored."""
+    return hashlib.sha256(json.dumps([caller, route, key]).encode()).hexdigest()
+
+
+def idempotency_record(record_id: str) -> tuple[str, str]:
+    return f"IDEMPOTENCY#{record_id}", "IDEMPOTENCY"
+
+
 def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str, str]:
     shard = int(hashlib.sha256(member_id.encode()).hexdigest(), 16) % EXPIRY_SHARDS
     return voucher_expiry_partition(shard), f"{earliest_expiry_iso}#{member_id}"
@@ -58,3 +77,28 @@ def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str,
 
 def voucher_expiry_partition(shard: int) -> str:
     return f"VOUCHERS_EXPIRING#{shard}"
+
+
+def referral_day_counter(member_id: str, day: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"REFERRALS_DAY#{day}"
+
+
+def referral(referral_id: str) -> tuple[str, str]:
+    return f"REFERRAL#{referral_id}", "REFERRAL"
+
+
+def held_referrals(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#REFERRALS_HELD"
+
+
+def held_referral_index(merchant_id: str, held_at_iso: str, referral_id: str) -> tuple[str, str]:
+    return held_referrals(merchant_id), f"{held_at_iso}#{referral_id}"
+
+
+# Rate-limit counters: one item per window, each in its own partition. The address is an HMAC digest.
+def rate_counter_for_address(action: str, merchant_id: str, address_digest: str, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#ADDR#{address_digest}#{window_start}", "RATE"
+
+
+def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#SHARD#{shard}#{window_start}", "RATE"

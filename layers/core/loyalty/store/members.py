@@ -13,17 +13,19 @@ from loyalty.domain.model import (
     LedgerEntry,
     LedgerLine,
     Member,
+    Referral,
     Voucher,
 )
-from loyalty.store import keys
-from loyalty.store.models import CounterItem, GuardItem, LedgerItem, MemberItem
+from loyalty.domain.referral import HELD as REFERRAL_HELD
+from loyalty.store import keys, replies
+from loyalty.store.models import CounterItem, GuardItem, LedgerItem, LoyaltyItem, MemberItem, ReferralItem
 from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
-    "referrals_rewarded", "created_at",
+    "referrals_rewarded", "created_at", "device_hash",
 )
 _KEEP = object()  # "leave the expiry index as it is"
 
@@ -65,12 +67,14 @@ def _to_member(item: MemberItem) -> Member:
         values[number] = int(values[number] or 0)
     raw = item.vouchers.as_dict() if item.vouchers else {}
     values["vouchers"] = {issued_id: _voucher_from_map(issued_id, data) for issued_id, data in raw.items()}
+    values["referral_reasons"] = tuple(item.referral_reasons or ())
     return Member(**values)
 
 
 def _to_item(member: Member) -> MemberItem:
     item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
     item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
+    item.referral_reasons = list(member.referral_reasons) or None
     return item
 
 
@@ -122,11 +126,27 @@ class MemberUpdate:
 
 @dataclass
 class CapCounter:
-    """A per-period counter that may only grow up to ``limit`` (referral rewards per month)."""
+    """A per-period counter that may only grow up to ``limit`` (referral rewards per month, rate limits).
+
+    With ``expires_at`` DynamoDB's TTL deletes it once its period is over."""
 
     key: tuple[str, str]
     limit: int
     tag: str
+    expires_at: datetime | None = None
+
+
+def _counter_actions(counter: CapCounter) -> list:
+    actions = [CounterItem.count.add(1)]
+    if counter.expires_at is not None:
+        actions.append(CounterItem.ttl.set(counter.expires_at))
+    return actions
+
+
+def _add_counters(txn: Transaction, counters: list[CapCounter]) -> None:
+    for counter in counters:
+        txn.update(CounterItem(*counter.key), _counter_actions(counter), counter.tag,
+                   condition=CounterItem.count.does_not_exist() | (CounterItem.count < counter.limit))
 
 
 def _update_actions(update: MemberUpdate) -> list:
@@ -149,34 +169,63 @@ def _guard_item(guard: Guard) -> GuardItem:
     return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref)
 
 
-def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None) -> None:
-    """Member, its unique identities and referral code, all or nothing."""
+def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None,
+                  counters: list[CapCounter] = ()) -> None:
+    """Member, its unique identities and referral code, and the capped counters it counts in: all or nothing."""
     txn = Transaction().put(_to_item(member), "member", condition=MemberItem.pk.does_not_exist())
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
     if referrer_id:
         txn.update(MemberItem(*keys.member(referrer_id)), [MemberItem.referrals_pending.add(1)], "referrer",
                    condition=MemberItem.pk.exists())
+    _add_counters(txn, counters)
     txn.commit()
 
 
 def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
-           counters: list[CapCounter] = ()) -> None:
-    """Member changes, their ledger entries, guards and capped counters in one transaction."""
+           counters: list[CapCounter] = (), held_referrals: list[Referral] = (),
+           reply: replies.StoredReply | None = None) -> None:
+    """Member changes, their ledger entries, guards, capped counters, held referrals and the request's reply
+    in one transaction."""
+    txn = member_transaction(updates, ledger, guards, counters)
+    if reply is not None:
+        txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
+    for referral in held_referrals:
+        txn.put(referral_item(referral), "held_referral", condition=ReferralItem.pk.does_not_exist())
+    txn.commit()
+
+
+def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+                       counters: list[CapCounter] = ()) -> Transaction:
+    """The transaction of ``commit`` before it is sent, for store modules that add their own items to it."""
     txn = Transaction()
+    heads = {entry.member_id: entry for entry in sorted(ledger, key=_ledger_sort_key)}  # newest per member
     for update in updates:
         condition = MemberItem.pk.exists()
         if update.expected_rev is not None:
             condition &= MemberItem.rev == update.expected_rev
-        txn.update(MemberItem(*keys.member(update.member_id)), _update_actions(update), update.tag, condition)
+        actions = _update_actions(update)
+        if update.member_id in heads:
+            actions.append(MemberItem.ledger_head.set(heads[update.member_id].entry_id))
+        txn.update(MemberItem(*keys.member(update.member_id)), actions, update.tag, condition)
     for entry in ledger:
         txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
-    for counter in counters:
-        txn.update(CounterItem(*counter.key), [CounterItem.count.add(1)], counter.tag,
-                   condition=CounterItem.count.does_not_exist() | (CounterItem.count < counter.limit))
-    txn.commit()
+    _add_counters(txn, counters)
+    return txn
+
+
+def referral_item(referral: Referral) -> ReferralItem:
+    item = ReferralItem(
+        *keys.referral(referral.referral_id), referral_id=referral.referral_id, merchant_id=referral.merchant_id,
+        referrer_id=referral.referrer_id, member_id=referral.referee_id, status=referral.status,
+        reasons=list(referral.reasons), held_at=referral.held_at, referrer_points=referral.referrer_points,
+        referee_points=referral.referee_points, decided_at=referral.decided_at)
+    if referral.status == REFERRAL_HELD:
+        item.gsi1pk, item.gsi1sk = keys.held_referral_index(referral.merchant_id, _iso(referral.held_at),
+                                                            referral.referral_id)
+    return item
 
 
 def redeem_voucher(member_id: str, merchant_id: str, issued_id: str, now: datetime, redemption_id: str,
@@ -212,12 +261,44 @@ def get_member(member_id: str) -> Member | None:
         return None
 
 
+def get_member_with_reply(member_id: str, record_id: str) -> tuple[Member | None, replies.StoredReply | None]:
+    """The member and an Idempotency-Key's record in one round trip."""
+    item, reply = replies.batch_get_with_reply(keys.member(member_id), record_id)
+    return (_to_member(item) if isinstance(item, MemberItem) else None), reply
+
+
 def get_guard(key: tuple[str, str]) -> Guard | None:
     try:
         item = GuardItem.get(*key, consistent_read=True)
     except DoesNotExist:
         return None
     return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
+
+
+def _ledger_sort_key(entry: LedgerEntry) -> str:
+    return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
+
+
+def member_with_history(member_id: str, limit: int, attempts: int = 4) -> tuple[Member | None, list[LedgerEntry]]:
+    """The member and its newest ledger entries as one consistent view, in one Query over its partition.
+
+    A Query is not a snapshot: a transaction committing meanwhile may show in the ledger entries and not yet
+    in the member item, or the other way round. The member item names its newest entry (``ledger_head``):
+    entries newer than it are not in its balance yet and are left out; when the head itself is missing, the
+    ledger is behind and the partition is read again."""
+    pk, member_sk = keys.member(member_id)
+    extra = 3  # room for entries newer than the head, which are left out
+    for attempt in range(attempts):
+        items = list(LoyaltyItem.query(pk, LoyaltyItem.sk <= member_sk, scan_index_forward=False,
+                                       limit=limit + 1 + extra, consistent_read=True))
+        if not items or not isinstance(items[0], MemberItem):
+            return None, []
+        head = items[0].ledger_head
+        entries = [_to_ledger_entry(item) for item in items[1:] if isinstance(item, LedgerItem)]
+        position = next((i for i, entry in enumerate(entries) if entry.entry_id == head), None)
+        if head is None or position is not None or attempt == attempts - 1:
+            return _to_member(items[0]), entries[position or 0:][:limit]
+    raise AssertionError("unreachable")
 
 
 def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
@@ -239,15 +320,24 @@ def referral_count(key: tuple[str, str]) -> int:
         return 0
 
 
-def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100) -> list[str]:
-    """Sparse index: its cost grows with the members holding open vouchers, not with all members."""
+@dataclass(frozen=True)
+class ExpiringPage:
+    member_ids: list[str]
+    next_start: dict | None  # where the next page starts; None when this shard has no more due members
+
+
+def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 100,
+                                   start: dict | None = None) -> ExpiringPage:
+    """One page of the sparse index: its cost grows with the members holding open vouchers, not with all members."""
     partition = keys.voucher_expiry_partition(shard)
-    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit)
-    return [item.member_id for item in items]
+    items = MemberItem.gsi1.query(partition, MemberItem.gsi1sk < f"{_iso(before)}#~", limit=limit,
+                                  page_size=limit, last_evaluated_key=start)
+    member_ids = [item.member_id for item in items]
+    return ExpiringPage(member_ids, items.last_evaluated_key if len(member_ids) >= limit else None)
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "Guard", "MemberUpdate", "commit", "create_member",
-    "full_ledger", "get_guard", "get_member", "members_with_vouchers_expiring", "recent_ledger",
-    "redeem_voucher", "referral_count",
+    "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "commit", "create_member",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_history",
+    "members_with_vouchers_expiring", "recent_ledger", "redeem_voucher", "referral_count", "referral_item",
 ]

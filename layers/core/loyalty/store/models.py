@@ -70,11 +70,25 @@ class MerchantItem(LoyaltyItem, discriminator="merchant"):
 
 
 class ApiKeyItem(LoyaltyItem, discriminator="api_key"):
+    """Found by the key's hash on every authenticated request."""
+
     api_key_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     role = UnicodeAttribute()
     location_ids = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)  # approximate: written at most once per interval
+
+
+class ApiKeyListingItem(LoyaltyItem, discriminator="api_key_listing"):
+    """One per key under its merchant's partition: lists the merchant's keys and finds the hash item to revoke."""
+
+    api_key_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    location_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    key_hash = UnicodeAttribute()
 
 
 class MemberItem(LoyaltyItem, discriminator="member"):
@@ -104,6 +118,11 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # issuedRewardId -> voucher; open vouchers plus the most recent closed ones.
     vouchers = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute(null=True)
+    device_hash = UnicodeAttribute(null=True)
+    referral_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
+    # can tell whether the member item and the ledger entries it returned belong together.
+    ledger_head = UnicodeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
@@ -129,3 +148,26 @@ class GuardItem(LoyaltyItem, discriminator="guard"):
 
 class CounterItem(LoyaltyItem, discriminator="counter"):
     count = NumberAttribute(default=0)
+
+
+class ReplyItem(LoyaltyItem, discriminator="idempotency"):
+    """A POST's reply kept for its Idempotency-Key, sealed; the attribute names are Powertools Idempotency's."""
+
+    status = UnicodeAttribute()
+    data = UnicodeAttribute()         # the sealed reply (see domain/sealing.py)
+    validation = UnicodeAttribute()   # keyed hash of the request body
+
+
+class ReferralItem(LoyaltyItem, discriminator="referral"):
+    """A held referral; while held it is in GSI1 under its merchant, so the owner's list reads only those."""
+
+    referral_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    referrer_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()  # the referee
+    status = UnicodeAttribute()
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    held_at = UTCDateTimeAttribute()
+    referrer_points = NumberAttribute(default=0)
+    referee_points = NumberAttribute(default=0)
+    decided_at = UTCDateTimeAttribute(null=True)

@@ -65,6 +65,10 @@ class Transaction:
             (tag, lambda tw: tw.update(item, actions=actions, condition=condition, add_version_condition=False)))
         return self
 
+    def delete(self, item: Any, tag: str, condition: Any = None) -> Transaction:
+        self._ops["delete"].append((tag, lambda tw: tw.delete(item, condition=condition)))
+        return self
+
     def check(self, model_cls: type, key: tuple[str, str], condition: Any, tag: str) -> Transaction:
         self._ops["check"].append(
             (tag, lambda tw: tw.condition_check(model_cls, key[0], key[1], condition=condition)))

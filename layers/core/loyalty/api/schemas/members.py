@@ -14,6 +14,13 @@ class Consent(Body):
     email: StrictBool = False
 
 
+class MemberSearch(Body):
+    """Staff look a member up by a contact kept out of URLs (and so out of access logs)."""
+
+    phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
+    email: str | None = Field(default=None, max_length=254)
+
+
 class Enroll(Body):
     phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
     email: str | None = Field(default=None, max_length=254)
@@ -21,6 +28,10 @@ class Enroll(Body):
     birthday: date | None = None
     consent: Consent = Field(default_factory=Consent)
     referral_code: str | None = Field(default=None, max_length=20)
+    # Sent by the card page: a random id it keeps per browser (stored only as a keyed hash), and whether this
+    # browser held a card here before. Signals that a referral is the referrer again.
+    device_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    card_on_device: StrictBool = False
 
     @field_validator("birthday")
     @classmethod

@@ -1,13 +1,22 @@
-"""moto's DynamoDB as an in-process HTTP endpoint, with every request serialized.
+"""DynamoDB: moto's DynamoDB as an in-process HTTP endpoint, with every request serialized.
 
 moto's threaded server runs requests concurrently against unsynchronised in-memory state, so two
 concurrent conditional writes on one item can both succeed. Real DynamoDB never allows that, and
 the backend's correctness rests on conditions, so the moto app runs behind a single lock. The HTTP
 server itself stays threaded with keep-alive: clients keep their connections and merely queue.
+
+moto 5 also backs up a transaction by deep-copying every table it touches, once per item in the
+transaction, so on a table of 60,000 items one scan's transaction takes seconds. That is an artefact
+of the emulator (DynamoDB's own latency does not grow with the table), and it would swamp every
+handler time the benchmark reports. `install_transaction_patch()` keeps moto's behaviour, including
+the all-or-nothing rollback, but backs up only the items the transaction names; EmbeddedDynamoDB
+installs it unless asked not to, so the local server, the tests and the benchmark all see
+transactions cost what they touch.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import sys
 import threading
@@ -15,10 +24,11 @@ import traceback
 import urllib.request
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from infra.http_body import read_request_body
+from infra.local.http_body import read_request_body
 
 
 class SerializedWSGIApp:
@@ -136,7 +146,7 @@ class EmbeddedDynamoDB:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, table_sized_transactions: bool = False) -> None:
         """``table_sized_transactions=True`` keeps moto's stock transactions, whose cost grows with the
-        table (see infra/moto_patches.py); by default they cost what the transaction touches."""
+        table (see install_transaction_patch); by default they cost what the transaction touches."""
         self.host = host
         self.port = port
         self.table_sized_transactions = table_sized_transactions
@@ -151,9 +161,7 @@ class EmbeddedDynamoDB:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         if not self.table_sized_transactions:
-            from infra import moto_patches
-
-            moto_patches.install()  # a long `make run` session must not slow down as the table grows
+            install_transaction_patch()  # a long `make run` session must not slow down as the table grows
 
         self._server = _WSGIServer((self.host, self.port), _WSGIRequestHandler)
         self._server.app = SerializedWSGIApp(DomainDispatcherApplication(create_backend_app))
@@ -187,3 +195,72 @@ class EmbeddedDynamoDB:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+# moto's TransactWriteItems, made to cost what the transaction touches (see the module docstring).
+_transaction_patch_installed = False
+
+
+def _backup_touched_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    backups = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue  # moto rejects it before writing anything
+        op = next(iter(entry.values()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        key = (op.get("Item") if "Item" in op else op.get("Key")) if table is not None else None
+        if not key or table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in key:
+                continue
+            range_value = DynamoType(key[table.range_key_attr])
+        current = table.get_item(hash_value, range_value)
+        backups.append((table, hash_value, range_value, copy.deepcopy(current)))
+    return backups
+
+
+def _restore_backups(backups: list[tuple[Any, Any, Any, Any]]) -> None:
+    # Newest first, so an item named twice ends up as it was before the transaction.
+    for table, hash_value, range_value, item in reversed(backups):
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        elif item is None:
+            table.items[hash_value].pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+
+
+def install_transaction_patch() -> None:
+    """Idempotent. Afterwards TransactWriteItems backs up only the items it names."""
+    global _transaction_patch_installed
+    if _transaction_patch_installed:
+        return
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    def deepcopy_except_tables(value: Any, memo: Any = None) -> Any:
+        # transact_write_items is the only place in this module that deep-copies a Table; with the
+        # table itself as its "backup", moto's own rollback assignment changes nothing.
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    models.copy = SimpleNamespace(deepcopy=deepcopy_except_tables, copy=copy.copy)
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = _backup_touched_items(self, transact_items)
+        try:
+            original(self, transact_items)
+        except BaseException:
+            _restore_backups(backups)
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+    _transaction_patch_installed = True

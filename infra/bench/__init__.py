@@ -1,0 +1,1 @@
+"""The benchmark (`python -m infra.bench`, what `make bench` runs); see __main__.py for what it measures."""

@@ -1,0 +1,206 @@
+"""The figures and their verdicts, printed; the exit status follows the verdicts.
+
+A verdict is PASS, FAIL or n/a (not measured in this run). `make bench` exits non-zero when any
+verdict is FAIL, so a regression in round trips, hot keys or cold starts cannot pass unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+PASS, FAIL, NOT_MEASURED = "PASS", "FAIL", "n/a"
+
+
+def verdict(figure: str, ok: bool | None, detail: str) -> dict[str, str]:
+    return {"figure": figure, "verdict": NOT_MEASURED if ok is None else (PASS if ok else FAIL), "detail": detail}
+
+
+def exit_status(verdicts: list[dict[str, str]]) -> int:
+    """0 when no verdict failed, 1 otherwise."""
+    return 1 if any(v["verdict"] == FAIL for v in verdicts) else 0
+
+
+def round_trip_verdicts(summaries: list[dict]) -> list[dict[str, str]]:
+    results = []
+    for summary in summaries:
+        limit = summary["limit"]
+        if limit is None:
+            continue
+        rt = summary["round_trips"]
+        ok = rt["warm_requests"] > 0 and rt["warm_max"] <= limit and not summary["failures"]
+        detail = (f"warm round trips {'/'.join(map(str, rt['warm_values'])) or '-'} (max {rt['warm_max']}) over "
+                  f"{rt['warm_requests']} warm requests; limit {limit}")
+        if summary["group"] == "member scan":
+            ok = ok and rt["warm_transact_writes"] == [1]
+            detail += f"; TransactWriteItems per warm request: {'/'.join(map(str, rt['warm_transact_writes']))}"
+        if summary["failures"]:
+            detail += f"; {summary['failures']} requests failed, e.g. {summary['failure_examples'][0]}"
+        results.append(verdict(f"{summary['name']}: at most {limit} round trips warm", ok, detail))
+    return results
+
+
+def figures(summaries: list[dict], totals: Counter, server_totals: Counter | None, population: dict[str, Any],
+            hot_keys: dict | None, cold: dict | None) -> list[dict[str, str]]:
+    results = round_trip_verdicts(summaries)
+
+    scans = totals.get("Scan", 0)
+    server_scans = server_totals.get("Scan", 0) if server_totals is not None else None
+    results.append(verdict("no Scan on any request path", scans == 0 and not server_scans,
+                           f"Scan requests during the whole run: {scans} seen by the client hook"
+                           + (f", {server_scans} by the server" if server_scans is not None else "")))
+
+    scan_rows = [s for s in summaries if s["group"] == "member scan" and s["note"] == "population"]
+    if len(scan_rows) == 2:
+        small, large = scan_rows
+        a, b = small["round_trips"], large["round_trips"]
+        same = a["warm_values"] == b["warm_values"] and abs(a["mean"] - b["mean"]) < 0.05
+        results.append(verdict(
+            f"same round trips per member scan at {population['small']:,} and {population['large']:,} members",
+            same, f"{population['small']:,}: warm {a['warm_values']} (mean of all {a['mean']:.2f}); "
+                  f"{population['large']:,}: warm {b['warm_values']} (mean of all {b['mean']:.2f})"))
+    else:
+        results.append(verdict("same round trips per member scan at two populations", None,
+                               "large population skipped (--large 0)"))
+
+    results.extend(hot_key_verdicts(hot_keys))
+    results.extend(cold_start_verdicts(cold))
+    return results
+
+
+def hot_key_verdicts(hot_keys: dict | None) -> list[dict[str, str]]:
+    figure = "hottest item's writes per second, chain of 500 locations at 100 scans/s"
+    if not hot_keys:
+        return [verdict(figure, None, "skipped (--hot-scans 0)")]
+    limit = hot_keys["limit_writes_per_second"]
+    figure = (f"hottest item's writes per second, chain of {hot_keys['locations']} locations at "
+              f"{hot_keys['scans_per_second']} scans/s: at most {limit:g}")
+    ok = hot_keys["hottest_writes_per_second"] <= limit and not hot_keys["failures"]
+    detail = (f"{hot_keys['hottest_writes_per_second']:g} writes/s to one {hot_keys['hottest_kind']} item "
+              f"({hot_keys['hottest_writes']} writes in {hot_keys['scans']:,} scans)")
+    if hot_keys["failures"]:
+        detail += f"; {hot_keys['failures']} scans failed, e.g. {hot_keys['failure_examples'][0]}"
+    return [verdict(figure, ok, detail)]
+
+
+def cold_start_verdicts(cold: dict | None) -> list[dict[str, str]]:
+    if cold is None:
+        return [verdict("cold start of every handler", None, "skipped (--import-runs 0)")]
+    if cold.get("error"):
+        return [verdict("cold start of every handler", False, cold["error"])]
+    limit = cold["ratio_limit"]
+    results = []
+    for name, entry in cold["handlers"].items():
+        results.append(verdict(
+            f"cold import of {name} <= {limit}x boto3 client", entry["ratio"] <= limit,
+            f"median ratio {entry['ratio']:.2f}x ({entry['median_ms']:.0f} ms vs {cold['baseline_ms']:.0f} ms, "
+            f"medians of {cold['runs']} paired runs)"))
+    project = sum(entry["project_modules"] for entry in cold["handlers"].values())
+    recompiled = sorted({m for entry in cold["handlers"].values() for m in entry["project_recompiled"]})
+    dependencies = sum(entry["dependency_recompiled"] for entry in cold["handlers"].values())
+    results.append(verdict(
+        "the shipped .pyc files are used (no module compiled from source at import)",
+        not recompiled and not dependencies,
+        f"{len(recompiled)} of {project} project modules recompiled over all handlers"
+        + (f" ({', '.join(recompiled[:5])})" if recompiled else "")
+        + f"; {dependencies} dependency modules recompiled"))
+    return results
+
+
+# --- printing -----------------------------------------------------------------------------------------
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def print_report(summaries: list[dict], verdicts: list[dict], population: dict, totals: Counter,
+                 server_totals: Counter | None, hot_keys: dict | None, cold: dict | None, settings: dict) -> None:
+    out = print
+    out("")
+    out("Bywalec bench: handlers in-process (local HTTP API) against the embedded DynamoDB (moto"
+        + (", stock" if settings["stock_moto"] else ", transaction backup patched") + ")")
+    out(f"Population: {population['note']}")
+    out("Capacity from item sizes (see infra/dynamodb_meter.py): writes 1 WCU/KB of the larger of the item")
+    out("  before and after, x2 in transactions; index writes apart; reads 1 RCU/4KB consistent, 0.5 eventual.")
+    out("")
+    header = (f"{'operation':<50}{'n':>5}  {'round trips':>11} {'warm max':>8} {'limit':>5} {'refills':>7}  "
+              f"{'items':>5} {'WCU':>6} {'idx WCU':>7} {'RCU':>5}  {'p50 ms':>7} {'p95 ms':>7}")
+    out(header)
+    out("-" * len(header))
+    for s in summaries:
+        rt, per = s["round_trips"], s["per_request"]
+        warm_max = rt["warm_max"] if rt["warm_requests"] else "-"
+        out(f"{s['name']:<50}{s['requests']:>5}  {_fmt(rt['mean']):>11} {warm_max:>8} {s['limit'] or '-':>5} "
+            f"{rt['cache_refill_requests']:>7}  {_fmt(per['items_written']):>5} {_fmt(per['wcu']):>6} "
+            f"{_fmt(per['index_wcu']):>7} {_fmt(per['rcu']):>5}  {_fmt(s['handler_ms']['p50'], 1):>7} "
+            f"{_fmt(s['handler_ms']['p95'], 1):>7}")
+    out("(per request; round trips = DynamoDB requests; refills = requests that re-read the cached merchant or key;")
+    out(" handler times include a local HTTP round trip to moto per request: compare them with each other only)")
+    out("")
+    out("DynamoDB requests by API name, and what they were (mean per request):")
+    for s in summaries:
+        apis = "  ".join(f"{api} {_fmt(v)}" for api, v in s["requests_by_api_per_request"].items())
+        out(f"  {s['name']}: {apis}")
+        for shape, v in s["call_shapes_per_request"].items():
+            out(f"      {_fmt(v)}  {shape}")
+        for note in s["size_notes"]:
+            out(f"      note: {note}")
+        for failure in s["failure_examples"]:
+            out(f"      FAILED REQUEST: {failure}")
+        if s["server_cross_check_mismatches"]:
+            out(f"      WARNING: the server saw a different number of requests than the client hook in "
+                f"{s['server_cross_check_mismatches']} requests")
+    out("")
+    all_apis = ", ".join(f"{api} {count}" for api, count in sorted(totals.items()))
+    out(f"All DynamoDB requests of the run through the handlers (setup included): {all_apis}")
+    if server_totals is not None:
+        agree = server_totals == totals
+        out("  the embedded server counted " + ("the same." if agree else
+            "differently: " + ", ".join(f"{a} {c}" for a, c in sorted(server_totals.items()))))
+    if hot_keys:
+        print_hot_keys(hot_keys)
+    if cold:
+        print_cold_starts(cold)
+    out("")
+    out("Figures:")
+    for v in verdicts:
+        out(f"  {v['verdict']:<5} {v['figure']}: {v['detail']}")
+    out("")
+
+
+def print_hot_keys(hot_keys: dict) -> None:
+    print("")
+    print(f"Hot keys: {hot_keys['scans']:,} member scans over {hot_keys['locations']} locations, scaled to "
+          f"{hot_keys['scans_per_second']} scans/s ({hot_keys['writes']:,} writes to {hot_keys['items_written']:,} "
+          "items); the hottest item of each kind:")
+    print(f"  {'key kind':<44} {'items':>6} {'writes':>7} {'hottest':>8} {'writes/s':>9}")
+    for kind in hot_keys["kinds"]:
+        print(f"  {kind['kind']:<44} {kind['items']:>6} {kind['writes']:>7} {kind['hottest_writes']:>8} "
+              f"{kind['hottest_writes_per_second']:>9.2f}")
+    print("  (member items are written once per member here: their rate is an upper bound, see infra/bench/hotkeys.py)")
+
+
+def print_cold_starts(cold: dict) -> None:
+    print("")
+    if cold.get("error"):
+        print(f"Cold starts: {cold['error']}")
+        return
+    print(f"Cold starts: each handler imported from the zipped, unzipped, read-only artefacts by Python "
+          f"{cold['python'].split()[0]},")
+    print(f"  next to {cold['baseline']} (boto3 on its own, compiled); median of {cold['runs']} paired runs:")
+    print(f"  {'':<24} {'import':>8} {'ratio':>6} {'GC':>6}  {'recompiled':>14}  {'without .pyc':>12}")
+    print(f"  {'boto3 client (baseline)':<24} {cold['baseline_ms']:>5.0f} ms  1.00x {cold['baseline_gc_ms']:>3.0f} ms"
+          f"  {cold['baseline_recompiled']:>4} of {cold['baseline_modules']:<6}")
+    for name, entry in cold["handlers"].items():
+        recompiled = f"{len(entry['project_recompiled'])} of {entry['project_modules']}"
+        print(f"  {name:<24} {entry['median_ms']:>5.0f} ms {entry['ratio']:>5.2f}x {entry['gc_median_ms']:>3.0f} ms"
+              f"  {recompiled:>14}  {entry['without_pyc_ms']:>9.0f} ms")
+    print("  (recompiled: project modules the loader compiled from source; 'without .pyc' is one control run on")
+    print("   a copy without bytecode, where every module is compiled from source)")
+    print("  Heaviest imports beyond the baseline (ms of own module code under -X importtime, median of 3):")
+    for name, entry in cold["handlers"].items():
+        packages = ", ".join(f"{h['name']} {h['ms']:.0f}" for h in entry["heaviest_packages"])
+        modules = ", ".join(f"{h['name']} {h['ms']:.0f}" for h in entry["heaviest_modules"][:5])
+        print(f"    {name}: by package: {packages}")
+        print(f"    {'':<{len(name)}}  by module: {modules}")
+    print("  (-X importtime charges a garbage collection to the module being imported when it runs)")

@@ -1,0 +1,226 @@
+"""The paths users take, driven through the handlers: a shop opens, members join, scan, claim and redeem.
+
+`run_paths` is the measured part of the bench: it enrols members through the enroll handler, then
+measures each operation on members that have not done it yet (so no scan meets the cooldown), warm
+(every kind of request ran once, unmeasured, first). Requests are sent as their clients send them:
+the member scan and the claim with and without the `Idempotency-Key` header the web card puts on every
+POST, the replay of a scan with the same key, staff scans and redemptions with the staff key.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.bench.driver import Driver, Operation, Reply, bearer
+from infra.bench.loader import REWARD_ID, Member, bulk_load
+
+STAFF_SCAN_AMOUNT = 15_000  # 150.00 PLN: enough points for the 100-point reward
+COUNTER_CODE_MAX_AGE = 20.0  # seconds; codes are valid for one window (60 s) plus one window of grace
+
+
+@dataclass
+class World:
+    """A merchant as the bench drives it: its keys, its locations and their current counter codes."""
+
+    merchant_id: str
+    owner_key: str
+    staff_key: str
+    locations: list[str]
+    codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # location -> (code, fetched at)
+
+    def counter_code(self, driver: Driver, location_id: str | None = None) -> str:
+        location_id = location_id or self.locations[0]
+        code, fetched_at = self.codes.get(location_id, ("", 0.0))
+        if time.monotonic() - fetched_at > COUNTER_CODE_MAX_AGE:
+            path = f"/v1/merchants/{self.merchant_id}/locations/{location_id}/counter-code"
+            code = driver.expect(200, "GET", path, headers=bearer(self.owner_key))["code"]
+            self.codes[location_id] = (code, time.monotonic())
+        return code
+
+
+def create_world(driver: Driver, admin_token: str, name: str = "Kawiarnia Bench") -> World:
+    """A shop opened through the API: merchant, two locations, a staff key."""
+    from infra.seed import open_shop
+
+    def call(method: str, path: str, body: Any, token: str | None) -> dict:
+        return driver.expect(201, method, path, body, bearer(token) if token else None)
+
+    shop = open_shop(call, admin_token, name=name)
+    return World(shop.merchant_id, shop.owner_key, shop.staff_key, list(shop.locations))
+
+
+class People:
+    """Phone numbers and enrolment bodies; every number is a valid, unique Polish mobile."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def body(self) -> dict:
+        self.count += 1
+        return {"phone": f"+48600{self.count:06d}", "name": f"Gość {self.count}",
+                "consent": {"sms": self.count % 2 == 0, "email": False}}
+
+
+def _send(driver: Driver, op: Operation | None, status: int, method: str, path: str, body: Any,
+          headers: dict[str, str]) -> Reply:
+    """Measured into `op`, or, without one, a set-up request that must succeed."""
+    if op is None:
+        return Reply(status, driver.expect(status, method, path, body, headers))
+    return driver.measure(op, status, method, path, body, headers)
+
+
+def idempotent(headers: dict[str, str], key: str | None) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key} if key else headers
+
+
+def enroll(driver: Driver, world: World, people: People, op: Operation | None = None) -> Member | None:
+    reply = _send(driver, op, 201, "POST", f"/v1/merchants/{world.merchant_id}/members", people.body(), {})
+    return Member(reply.body["memberId"], reply.body["memberToken"]) if reply.status == 201 else None
+
+
+def scan_body(driver: Driver, world: World, location_id: str | None = None) -> dict:
+    return {"counterCode": world.counter_code(driver, location_id)}
+
+
+def member_scan(driver: Driver, world: World, member: Member, op: Operation | None = None,
+                idempotency_key: str | None = None, body: dict | None = None) -> Reply:
+    """The scan a phone sends at the counter; `body` again with the same key is a replay."""
+    headers = idempotent({"X-Member-Token": member.token}, idempotency_key)
+    return _send(driver, op, 200, "POST", "/v1/scans", body or scan_body(driver, world), headers)
+
+
+def staff_scan(driver: Driver, world: World, member: Member, op: Operation | None = None) -> Reply:
+    body = {"memberToken": member.token, "locationId": world.locations[0], "amount": STAFF_SCAN_AMOUNT}
+    return _send(driver, op, 200, "POST", "/v1/scans", body, bearer(world.staff_key))
+
+
+def claim(driver: Driver, member: Member, op: Operation | None = None,
+          idempotency_key: str | None = None) -> str | None:
+    headers = idempotent({"X-Member-Token": member.token}, idempotency_key)
+    reply = _send(driver, op, 201, "POST", "/v1/me/rewards", {"rewardId": REWARD_ID}, headers)
+    return reply.body["code"] if reply.status == 201 else None
+
+
+def redeem(driver: Driver, world: World, code: str, op: Operation | None = None) -> Reply:
+    return _send(driver, op, 200, "POST", "/v1/redemptions", {"code": code}, bearer(world.staff_key))
+
+
+def new_key() -> str:
+    return secrets.token_hex(12)
+
+
+def members_needed(ops: int, large: int) -> int:
+    """Members `run_paths` enrols: three to warm up, then fresh ones for every measured scan, claim and expiry."""
+    return 3 + 5 * ops + 2 * informational_count(ops) + (ops if large else 0)
+
+
+def informational_count(ops: int) -> int:
+    return max(1, ops // 4)
+
+
+@dataclass
+class PathsResult:
+    operations: list[Operation]
+    population: dict[str, Any]
+
+
+def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large: int, ops: int,
+              log: Callable[[str], None]) -> PathsResult:
+    informational = informational_count(ops)
+    people = People()
+    enroll_op = Operation("enroll", "enroll")
+    small_scan = Operation(f"member scan ({members:,} members)", "member scan", "population", limit=2)
+    keyed_scan = Operation("member scan as phones send it (Idempotency-Key)", "member scan", limit=2)
+    replay = Operation("replay of the same scan (same key and body)", "replay", limit=3)
+    staff_op = Operation("staff scan", "staff scan", limit=3)
+    claim_op = Operation("claim", "claim")
+    keyed_claim = Operation("claim with an Idempotency-Key", "claim", limit=2)
+    redeem_op = Operation("redeem by code", "redeem", limit=2)
+    expired_scan = Operation("member scan, caches expired", "member scan", "informational")
+    expired_staff = Operation("staff scan, caches expired", "staff scan", "informational")
+    operations = [enroll_op, small_scan, keyed_scan, replay, staff_op, claim_op, keyed_claim, redeem_op,
+                  expired_scan, expired_staff]
+
+    log("setting up a merchant and warming every handler up")
+    world = create_world(driver, admin_token)
+    warm = [enroll(driver, world, people) for _ in range(3)]
+    member_scan(driver, world, warm[0])
+    body, key = scan_body(driver, world), new_key()
+    member_scan(driver, world, warm[1], idempotency_key=key, body=body)
+    member_scan(driver, world, warm[1], idempotency_key=key, body=body)
+    staff_scan(driver, world, warm[0])
+    staff_scan(driver, world, warm[2])
+    redeem(driver, world, claim(driver, warm[0]))
+    claim(driver, warm[2], idempotency_key=new_key())
+
+    log(f"enrolling {members - len(warm):,} members through the enroll handler ({ops} measured)")
+    fresh = [enroll(driver, world, people, enroll_op) for _ in range(ops)]
+    fresh = [m for m in fresh if m is not None]
+    while people.count < members:
+        fresh.append(enroll(driver, world, people))
+    # Reserved now, scanned after the bulk load: same kind of member, bigger table.
+    reserved = fresh[-ops:] if large else []
+    fresh = fresh[:len(fresh) - len(reserved)]
+
+    def take(count: int) -> list[Member]:
+        taken = fresh[:count]
+        del fresh[:count]
+        return taken
+
+    log(f"member scans at {members:,} members, without and with an Idempotency-Key, and replays")
+    for member in take(ops):
+        member_scan(driver, world, member, small_scan)
+    for number, member in enumerate(take(ops)):
+        body, key = scan_body(driver, world), new_key()
+        member_scan(driver, world, member, keyed_scan, idempotency_key=key, body=body)
+        if number < informational:
+            member_scan(driver, world, member, replay, idempotency_key=key, body=body)
+
+    log("staff scans, claims without and with an Idempotency-Key, redemptions")
+    spenders = take(2 * ops)
+    for member in spenders:
+        staff_scan(driver, world, member, staff_op)
+    codes = [claim(driver, member, claim_op) for member in spenders[:ops]]
+    for member in spenders[ops:]:
+        claim(driver, member, keyed_claim, idempotency_key=new_key())
+    for code in codes:
+        if code:
+            redeem(driver, world, code, redeem_op)
+
+    # What a container pays once per cache TTL: the merchant (program) and API key caches emptied first.
+    from loyalty.store.merchants import clear_caches
+
+    for member in take(informational):
+        world.counter_code(driver)
+        clear_caches()
+        member_scan(driver, world, member, expired_scan)
+    for member in take(informational):
+        clear_caches()
+        staff_scan(driver, world, member, expired_staff)
+
+    population: dict[str, Any] = {"small": members, "large": large or None}
+    note = f"{members:,} members enrolled through the enroll handler"
+    if large:
+        bulk = large - members
+        log(f"bulk-loading {bulk:,} member items (plus phone and referral-code guards) with BatchWriteItem")
+        sampled = bulk_load(meter, world.merchant_id, bulk, informational)
+        large_scan = Operation(f"member scan ({large:,} members)", "member scan", "population", limit=2)
+        bulk_scan = Operation(f"member scan ({large:,}, bulk members)", "member scan", "informational")
+        operations[2:2] = [large_scan, bulk_scan]
+        log(f"member scans at {large:,} members")
+        for member in reserved:
+            member_scan(driver, world, member, large_scan)
+        for member in sampled:
+            member_scan(driver, world, member, bulk_scan)
+        note += (f"; then {bulk:,} more bulk-loaded straight into the table (member item with visit history and "
+                 f"up to 10 closed vouchers, phone and referral-code guard items; no ledger entries), so the "
+                 f"table holds {large:,} members of one merchant. The {large:,}-member scans use "
+                 f"{len(reserved)} handler-enrolled members kept unscanned until then (first visits, like the "
+                 f"{members:,}-member row); the 'bulk members' row scans {len(sampled)} bulk-loaded members "
+                 f"with a visit history (repeat visits)")
+    population["note"] = note
+    return PathsResult(operations, population)
