@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Reads that only happen when a per-container cache (merchant and program, API keys) is cold or expired.
-CACHE_READS = ("GetItem MERCHANT#*/MERCHANT", "GetItem APIKEY#*/APIKEY")
+# A warm container re-reads these when its cache expires: the merchant (program) every 30 s, an API key every
+# few seconds (a revoked key must stop working at once), together with its merchant or stamping lastUsedAt.
+CACHE_READS = ("GetItem MERCHANT#*/MERCHANT", "GetItem APIKEY#*/APIKEY", "TransactGetItems[APIKEY#",
+               "UpdateItem APIKEY#")
 
 
 @dataclass
