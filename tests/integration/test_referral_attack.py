@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from loyalty.domain.program import DEFAULT_PROGRAM
+
 from tests.support.world import create_world, new_address
 
-# The contract's example program: 50 + 50 points a referral, at most 10 rewarded a month.
-PROGRAM = {
-    "stampCard": {"stampsRequired": 5, "rewardId": "free-coffee"},
-    "points": {"perVisit": 10, "perCurrencyUnit": 1, "welcomeBonus": 20},
-    "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100}],
-    "rewardValidityDays": 30,
-    "scanCooldownMinutes": 240,
-    "referral": {"referrerPoints": 50, "refereePoints": 50, "maxRewardedPerReferrerPerMonth": 10},
-}
+# The default program (the contract's example): 50 + 50 points a referral, at most 10 rewarded a month.
+PROGRAM = DEFAULT_PROGRAM.to_json()
 REFERRER_EMAIL = "anna.kowalska@gmail.com"
 LOOK_ALIKES = ["annakowalska+1@gmail.com", "a.nna.kowalska@gmail.com", "Anna.Kowalska+x@googlemail.com",
                "AnnaKowalska@gmail.com"]
