@@ -8,7 +8,7 @@ from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import InvalidMemberToken, NotFound
 from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.tokens import member_token_matches, parse_member_token
-from loyalty.services.once import ExactlyOnce
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.store import members as store
 
 
