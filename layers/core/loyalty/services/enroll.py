@@ -45,7 +45,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
 
     existing = _existing_member_id(merchant_id, phone, email)
     if existing:
-        return _existing(caller, merchant, existing)
+        return _existing_member_reply(caller, merchant, existing)
 
     device_hash = tokens.keyed_digest(signing_key(), "device", merchant_id, request.device_id) \
         if request.device_id else None
@@ -78,7 +78,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)
                 if existing:
-                    return _existing(caller, merchant, existing)
+                    return _existing_member_reply(caller, merchant, existing)
             refused = quota.refusal(lost, now) if quota else None
             if refused:
                 telemetry.count("JoinsRateLimited")
@@ -105,7 +105,7 @@ def _existing_member_id(merchant_id: str, phone: str | None, email: str | None) 
     return None
 
 
-def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResult:
+def _existing_member_reply(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResult:
     """The public gets no token for an existing identity; the merchant's staff get the member."""
     if not caller.is_merchant_staff:
         raise AlreadyMember()

@@ -124,7 +124,7 @@ def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> Rede
         _require_open(voucher)
         raise ConcurrentUpdate() from None
     telemetry.count("RewardsRedeemed")
-    return _reply(merchant, member, member.vouchers[guard.ref])
+    return _redemption_reply(merchant, member, member.vouchers[guard.ref])
 
 
 def _redeem_for_member(merchant: Merchant, request: Redeem, location_id: str | None) -> Redemption:
@@ -151,7 +151,7 @@ def _redeem_for_member(merchant: Merchant, request: Redeem, location_id: str | N
         voucher = plan.close_voucher(voucher, VOUCHER_REDEEMED, redemption_id=redemption_id, location_id=location_id)
         plan.commit()
         telemetry.count("RewardsRedeemed")
-        return _reply(merchant, plan.member, voucher)
+        return _redemption_reply(merchant, plan.member, voucher)
 
     load = lambda: load_for_merchant(merchant.merchant_id, member_token=request.member_token,  # noqa: E731
                                      member_id=request.member_id)
@@ -182,6 +182,6 @@ def _on_card(voucher: Voucher, member: Member) -> RewardOnCard:
     return RewardOnCard(**IssuedReward.fields(voucher), balance=member.balance)
 
 
-def _reply(merchant: Merchant, member: Member, voucher: Voucher) -> Redemption:
+def _redemption_reply(merchant: Merchant, member: Member, voucher: Voucher) -> Redemption:
     return Redemption(redemption_id=voucher.redemption_id, reward=IssuedReward.of(voucher),
                            member_id=member.member_id, **Progress.fields(merchant, member))

@@ -131,7 +131,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         counts = member.last_visit_at is None or now - member.last_visit_at >= cooldown
         if not counts and not (spend_counts_in_cooldown and amount):
             wait = (member.last_visit_at + cooldown - now).total_seconds()
-            raise Cooldown(f"This visit is already counted. The next one counts in {_human(wait)}.",
+            raise Cooldown(f"This visit is already counted. The next one counts in {_readable_duration(wait)}.",
                            retry_after=max(1, math.ceil(wait)))
         first_visit = counts and member.visit_count == 0
         referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
@@ -233,7 +233,7 @@ def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, p
                                           expires_at=plan.now + timedelta(days=3)))
 
 
-def _human(seconds: float) -> str:
+def _readable_duration(seconds: float) -> str:
     minutes = max(1, math.ceil(seconds / 60))
     if minutes < 90:
         return f"{minutes} min"

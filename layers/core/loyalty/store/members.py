@@ -36,7 +36,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
 
 
-def _dt(value: str | None) -> datetime | None:
+def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
@@ -54,8 +54,9 @@ def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
     return Voucher(
         issued_reward_id=issued_id, reward_id=data["rewardId"], name=data["name"], code=data["code"],
         status=data["status"], points_locked=int(data.get("pointsLocked", 0)),
-        issued_at=_dt(data["issuedAt"]), expires_at=_dt(data["expiresAt"]), source=data.get("source", "points"),
-        closed_at=_dt(data.get("closedAt")), redemption_id=data.get("redemptionId"),
+        issued_at=_from_iso(data["issuedAt"]), expires_at=_from_iso(data["expiresAt"]),
+        source=data.get("source", "points"),
+        closed_at=_from_iso(data.get("closedAt")), redemption_id=data.get("redemptionId"),
         location_id=data.get("locationId"),
     )
 
