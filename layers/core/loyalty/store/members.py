@@ -183,12 +183,12 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
     txn.commit()
 
 
-def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
            counters: list[CapCounter] = (), held_referrals: list[Referral] = (),
            reply: replies.StoredReply | None = None) -> None:
     """Member changes, their ledger entries, guards, capped counters, held referrals and the request's reply
     in one transaction."""
-    txn = member_transaction(updates, ledger, guards, counters)
+    txn = member_transaction(updates, ledger, guards=guards, counters=counters)
     if reply is not None:
         txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
     for referral in held_referrals:
@@ -196,7 +196,7 @@ def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: 
     txn.commit()
 
 
-def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
                        counters: list[CapCounter] = ()) -> Transaction:
     """The transaction of ``commit`` before it is sent, for store modules that add their own items to it."""
     txn = Transaction()
