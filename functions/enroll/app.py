@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.members import Enroll, MemberSearch
 from loyalty.api.security import KEY, PUBLIC_OR_KEY
 from loyalty.domain.errors import (
     AlreadyMember,
@@ -17,6 +16,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, NewCard
+from loyalty.requests.members import Enroll, MemberSearch
 from loyalty.services import enroll, reissue
 
 router = Router()
@@ -28,20 +28,18 @@ router = Router()
                                  ConcurrentUpdate, RateLimited, replies={201: Joined, 200: ExistingMember}))
 def create_member(merchantId: str, body: Enroll):
     who = http.caller(router)
-    request = enroll.Enrollment(body.phone, body.email, body.name, body.birthday, body.consent.sms,
-                                body.consent.email, body.referral_code, body.device_id, body.card_on_device)
 
     def work() -> tuple[int, Joined | ExistingMember]:
-        result = enroll.enroll(who, merchantId, request)
+        result = enroll.enroll(who, merchantId, body)
         return result.status, result.body
 
-    return http.once(router, who, work)
+    return http.exactly_once(router, who, work)
 
 
 @router.post("/v1/merchants/<merchantId>/members/search", tags=["members"], security=KEY, operation_id="searchMembers",
              responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed))
 def search_members(merchantId: str, body: MemberSearch) -> MemberSummary:
-    return enroll.search(http.caller(router), merchantId, body.phone, body.email)
+    return enroll.search(http.caller(router), merchantId, body)
 
 
 @router.get("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], security=KEY,
@@ -55,7 +53,7 @@ def member_profile(merchantId: str, memberId: str) -> MemberProfile:
              responses=responses(Unauthorized, Forbidden, NotFound, ConcurrentUpdate, replies={201: NewCard}))
 def reissue_card(merchantId: str, memberId: str):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, reissue.reissue_card(who, merchantId, memberId)))
+    return http.exactly_once(router, who, lambda: (201, reissue.reissue_card(who, merchantId, memberId)))
 
 
 app = make_resolver(router)

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.api.security import KEY
 from loyalty.domain.errors import Forbidden, NotFound, OwnerKeyNotRevocable, Unauthorized, ValidationFailed
 from loyalty.domain.program import Program
@@ -21,6 +20,7 @@ from loyalty.replies.merchants import (
     OwnerKey,
     StaffKey,
 )
+from loyalty.requests.merchants import CreateApiKey, CreateLocation, CreateMerchant
 from loyalty.services import api_keys, merchants
 
 router = Router()
@@ -34,15 +34,14 @@ KEY_CHECKS = (Unauthorized, Forbidden, NotFound)
              responses=responses(Unauthorized, Forbidden, replies={201: MerchantCreated}))
 def create_merchant(body: CreateMerchant):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, merchants.create_merchant(
-        who, body.name, body.timezone, body.currency, body.program)))
+    return http.exactly_once(router, who, lambda: (201, merchants.create_merchant(who, body)))
 
 
 @router.post("/v1/merchants/<merchantId>/locations", tags=["merchants"], status_code=201, security=KEY,
              operation_id="createLocation", responses=responses(*KEY_CHECKS, replies={201: Location}))
 def create_location(merchantId: str, body: CreateLocation):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, merchants.add_location(who, merchantId, body.name, body.timezone)))
+    return http.exactly_once(router, who, lambda: (201, merchants.add_location(who, merchantId, body)))
 
 
 @router.get("/v1/merchants/<merchantId>/locations", tags=["merchants"], security=KEY, operation_id="listLocations",
@@ -55,7 +54,7 @@ def list_locations(merchantId: str) -> LocationList:
              operation_id="createApiKey", responses=responses(*KEY_CHECKS, ValidationFailed, replies={201: StaffKey}))
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
+    return http.exactly_once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
 
 
 @router.get("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], security=KEY, operation_id="listApiKeys",
@@ -75,7 +74,7 @@ def revoke_api_key(merchantId: str, apiKeyId: str):
              operation_id="replaceOwnerKey", responses=responses(*KEY_CHECKS, replies={201: OwnerKey}))
 def replace_owner_key(merchantId: str):
     who = http.caller(router)
-    return http.once(router, who, lambda: (201, api_keys.replace_owner_key(who, merchantId)))
+    return http.exactly_once(router, who, lambda: (201, api_keys.replace_owner_key(who, merchantId)))
 
 
 @router.get("/v1/merchants/<merchantId>/program", tags=["merchants"], security=KEY, operation_id="getProgram",

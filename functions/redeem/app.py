@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.rewards import Claim, Redeem
 from loyalty.api.security import CARD, KEY
 from loyalty.domain.errors import (
     AlreadyRedeemed,
@@ -20,6 +19,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.replies.rewards import Redemption, RewardOnCard
+from loyalty.requests.rewards import Claim, Redeem
 from loyalty.services import rewards
 
 router = Router()
@@ -30,7 +30,7 @@ router = Router()
                                  InsufficientBalance, ConcurrentUpdate, replies={201: RewardOnCard}))
 def claim_reward(body: Claim):
     who = http.caller(router)
-    return http.once_in_transaction(router, 201, lambda once: rewards.claim(who, body.reward_id, once))
+    return http.exactly_once_in_transaction(router, 201, lambda once: rewards.claim(who, body.reward_id, once))
 
 
 @router.delete("/v1/me/rewards/<issuedRewardId>", tags=["rewards"], security=CARD, operation_id="cancelReward",
@@ -46,8 +46,7 @@ def cancel_reward(issuedRewardId: str) -> RewardOnCard:
                                  ConcurrentUpdate, replies={200: Redemption}))
 def redeem(body: Redeem):
     who = http.caller(router)
-    request = rewards.Redemption(body.code, body.member_token, body.member_id, body.reward_id, body.location_id)
-    return http.once(router, who, lambda: (200, rewards.redeem(who, request)))
+    return http.exactly_once(router, who, lambda: (200, rewards.redeem(who, body)))
 
 
 app = make_resolver(router)

@@ -44,7 +44,7 @@ def held_referrals(merchantId: str, status: Annotated[Literal["held"], Query()] 
                                  replies={200: ApprovedReferral}))
 def approve_referral(merchantId: str, referralId: str):
     who = http.caller(router)
-    return http.once(router, who, lambda: (200, referral_review.approve(who, merchantId, referralId)))
+    return http.exactly_once(router, who, lambda: (200, referral_review.approve(who, merchantId, referralId)))
 
 
 @router.post("/v1/merchants/<merchantId>/referrals/<referralId>/reject", tags=["referrals"], security=KEY,
@@ -53,7 +53,7 @@ def approve_referral(merchantId: str, referralId: str):
                                  replies={200: ReviewedReferral}))
 def reject_referral(merchantId: str, referralId: str):
     who = http.caller(router)
-    return http.once(router, who, lambda: (200, referral_review.reject(who, merchantId, referralId)))
+    return http.exactly_once(router, who, lambda: (200, referral_review.reject(who, merchantId, referralId)))
 
 
 app = make_resolver(router)

@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.schemas.scans import Scan
 from loyalty.api.security import CARD_OR_KEY
 from loyalty.domain.errors import (
     ConcurrentUpdate,
@@ -20,6 +19,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.replies.scans import ScanResult
+from loyalty.requests.scans import Scan
 from loyalty.services import scan
 
 router = Router()
@@ -32,11 +32,7 @@ router = Router()
                                  replies={200: ScanResult}))
 def post_scan(body: Scan):
     who = http.caller(router)
-    request = scan.ScanRequest(
-        counter_code=body.counter_code, member_token=body.member_token, member_id=body.member_id,
-        location_id=body.location_id, amount=body.amount, receipt_id=body.receipt_id,
-        items=tuple(scan.SaleItem(i.sku, i.quantity, i.amount) for i in body.items))
-    return http.once_in_transaction(router, 200, lambda once: scan.record_scan(who, request, once))
+    return http.exactly_once_in_transaction(router, 200, lambda once: scan.record_scan(who, body, once))
 
 
 app = make_resolver(router)

@@ -24,6 +24,7 @@ def _consistent(card: dict, ledger: list) -> bool:
 
 def test_every_card_read_during_concurrent_scans_matches_its_history(handlers):
     from loyalty.domain.access import MEMBER, STAFF, Caller
+    from loyalty.requests.scans import Scan
     from loyalty.services import card, scan
     from loyalty.store import members as store
 
@@ -39,8 +40,8 @@ def test_every_card_read_during_concurrent_scans_matches_its_history(handlers):
     def scanner() -> None:
         try:
             for i in range(scans):  # every bill differs, so every history line is recognisable
-                scan.staff_scan(staff, scan.ScanRequest(member_id=member.member_id, location_id=world.locations[0],
-                                                        amount=100 * (i + 1)))
+                scan.staff_scan(staff, Scan(member_id=member.member_id, location_id=world.locations[0],
+                                            amount=100 * (i + 1)))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -63,7 +63,8 @@ def test_a_revoked_key_stops_working_in_every_function_at_once(world, monkeypatc
     from loyalty.domain.tokens import hash_secret
     from loyalty.store import merchants as store
 
-    stale = ApiKey(doomed["apiKeyId"], world.merchant_id, "staff", (world.locations[0],))
+    stale = ApiKey(api_key_id=doomed["apiKeyId"], merchant_id=world.merchant_id, role="staff",
+                   location_ids=(world.locations[0],))
     store._api_keys.put(hash_secret(doomed["apiKey"]), stale)
     assert world.call("GET", f"/v1/merchants/{world.merchant_id}/locations", headers=bearer(doomed["apiKey"])).status \
         == 200

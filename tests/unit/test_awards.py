@@ -225,9 +225,10 @@ def test_spend_points_never_exceed_the_whole_units_times_the_rate(amount, rate):
 
 
 def test_bill_total_prefers_the_amount_then_the_sum_of_items():
-    from loyalty.domain.awards import SaleItem, bill_total
+    from loyalty.domain.awards import bill_total
+    from loyalty.requests.scans import SaleItem
 
-    items = (SaleItem("latte", 2, 2400), SaleItem("cake", 1, 1150))
+    items = [SaleItem(sku="latte", quantity=2, amount=2400), SaleItem(sku="cake", quantity=1, amount=1150)]
     assert bill_total(5000, items) == 5000
     assert bill_total(None, items) == 3550
     assert bill_total(None, ()) is None

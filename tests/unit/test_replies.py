@@ -13,7 +13,8 @@ from loyalty.replies.members import Joined, ReferralNote
 
 WARSAW = timezone(timedelta(hours=1))
 ISSUED = datetime(2026, 11, 22, 11, 15, 30, 999, tzinfo=WARSAW)
-MERCHANT = Merchant("mch_1", "Kawiarnia", "Europe/Warsaw", "PLN", DEFAULT_PROGRAM)
+MERCHANT = Merchant(merchant_id="mch_1", name="Kawiarnia", timezone="Europe/Warsaw", currency="PLN",
+                    program=DEFAULT_PROGRAM)
 
 
 def _voucher() -> Voucher:

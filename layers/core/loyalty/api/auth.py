@@ -8,9 +8,9 @@ from dataclasses import replace
 from loyalty.domain.access import ADMIN, MEMBER, PUBLIC, Caller
 from loyalty.domain.errors import Unauthorized
 from loyalty.domain.tokens import hash_secret, parse_member_token
-from loyalty.secrets import admin_token
+from loyalty.server_keys import admin_token
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.services.members import load_by_token
-from loyalty.services.once import ExactlyOnce
 from loyalty.store import merchants as store
 
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from loyalty.domain.access import Caller
 from loyalty.replies.base import Reply
-from loyalty.services.once import ExactlyOnce, run_in_transaction
+from loyalty.services.exactly_once import ExactlyOnce, run_in_transaction
 from loyalty.settings import get_settings
 
 
@@ -39,30 +39,31 @@ def json_reply(status: int, body: dict | Reply) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
-def once(router: Router, who: Caller, work: Callable[[], tuple[int, Reply]]) -> Response:
+def exactly_once(router: Router, who: Caller, work: Callable[[], tuple[int, Reply]]) -> Response:
     """Run a POST's work; with an Idempotency-Key, at most once per caller (``who``), route and key.
 
     The reply model is kept as its JSON-ready dict, so a replay is built from the record alone."""
-    exactly_once: ExactlyOnce | None = router.context.get("once")  # built for ``who`` while screening
+    request_identity: ExactlyOnce | None = router.context.get("once")  # built for ``who`` while screening
 
     def wire_work() -> tuple[int, dict]:
         status, reply = work()
         return status, reply.wire()
 
-    if exactly_once is None:
+    if request_identity is None:
         status, body = wire_work()
     else:
         # Imported on first use: requests without a key never load boto3 and Powertools Idempotency.
-        from loyalty.api.idempotency import run_once
+        from loyalty.api.idempotency import run_exactly_once
 
-        status, body = run_once(exactly_once, wire_work, router.lambda_context)
+        status, body = run_exactly_once(request_identity, wire_work, router.lambda_context)
     return json_reply(status, body)
 
 
-def once_in_transaction(router: Router, status: int, work: Callable[[ExactlyOnce | None], Reply]) -> Response:
+def exactly_once_in_transaction(router: Router, status: int,
+                                work: Callable[[ExactlyOnce | None], Reply]) -> Response:
     """Run a POST whose own transaction keeps its reply (scans, claims): with an Idempotency-Key, at most once
     per caller, route and key, at no extra round trip; ``work`` writes ``once.record(reply)`` with its change."""
-    exactly_once: ExactlyOnce | None = router.context.get("once")
-    if exactly_once is None:
+    request_identity: ExactlyOnce | None = router.context.get("once")
+    if request_identity is None:
         return json_reply(status, work(None))
-    return json_reply(*run_in_transaction(exactly_once, status, work))
+    return json_reply(*run_in_transaction(request_identity, status, work))

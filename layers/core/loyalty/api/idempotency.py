@@ -1,4 +1,4 @@
-"""Exactly-once POSTs with Powertools Idempotency (all POSTs but scans and claims, see services/once.py).
+"""Exactly-once POSTs with Powertools Idempotency (all POSTs but scans and claims, see services/exactly_once.py).
 
 The record id and the sealed reply come from the request's ExactlyOnce: the key is scoped to the
 caller and the route, the reply kept is sealed, and the same key with another body is refused.
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from loyalty.domain.errors import IdempotencyKeyReused, ServiceUnavailable
-from loyalty.services.once import ExactlyOnce
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.settings import get_settings
 from loyalty.store.idempotency import persistence_layer
 
@@ -35,7 +35,7 @@ config = IdempotencyConfig(
 Work = Callable[[], tuple[int, dict]]
 
 
-def run_once(once: ExactlyOnce, work: Work, lambda_context: object = None) -> tuple[int, dict]:
+def run_exactly_once(once: ExactlyOnce, work: Work, lambda_context: object = None) -> tuple[int, dict]:
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
 

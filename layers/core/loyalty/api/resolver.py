@@ -24,7 +24,7 @@ from loyalty.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from loyalty.services.once import ExactlyOnce, check_key
+from loyalty.services.exactly_once import ExactlyOnce, check_idempotency_key
 from loyalty.settings import get_settings
 from loyalty.store.transaction import is_unavailable
 from loyalty.telemetry import flush_metrics
@@ -77,7 +77,7 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dic
             if is_unavailable(error):  # the API key lookup met a throttled or unreachable DynamoDB
                 return raw_error_response(ServiceUnavailable(retry_after=1))
             raise
-        # Routes read them through http.caller and http.once: resolved once per request.
+        # Routes read them through http.caller and http.exactly_once: resolved once per request.
         app.append_context(caller=caller, once=once)
         return app.resolve(event, context)
 
@@ -126,5 +126,5 @@ def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
     if caller.role == MEMBER:
         caller = authenticate_member(caller, once)
     if key is not None and method == "POST":
-        check_key(caller, key)
+        check_idempotency_key(caller, key)
     return caller, once

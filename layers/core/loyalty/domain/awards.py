@@ -6,8 +6,9 @@ lines. Promotions and tier multipliers arrive later as more rules appended to ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from loyalty.domain.model import LedgerLine
 from loyalty.domain.program import Program
@@ -26,16 +27,15 @@ def currency_exponent(currency: str) -> int:
     return _CURRENCY_EXPONENT.get(currency.upper(), 2)
 
 
-@dataclass(frozen=True)
-class SaleItem:
-    """One line of the bill; promotions on items (later) read these."""
+class BillLine(Protocol):
+    """One line of the bill as the rules read it (a scan's sale item); promotions on items (later) read these."""
 
     sku: str
     quantity: int
     amount: int  # line total in minor units
 
 
-def bill_total(amount: int | None, items: tuple[SaleItem, ...]) -> int | None:
+def bill_total(amount: int | None, items: Sequence[BillLine]) -> int | None:
     """The bill: the amount given, else the sum of its lines, else none."""
     if amount is not None:
         return amount
@@ -49,7 +49,7 @@ class Visit:
     amount_minor: int | None = None
     currency: str = "PLN"
     referee_bonus: int = 0         # refereePoints when this first visit completes a pending referral
-    items: tuple[SaleItem, ...] = ()
+    items: tuple[BillLine, ...] = ()
 
 
 @dataclass(frozen=True)

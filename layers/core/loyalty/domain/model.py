@@ -13,14 +13,14 @@ VOUCHER_CANCELLED = "cancelled"
 VOUCHER_EXPIRED = "expired"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Location:
     location_id: str
     name: str
     timezone: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Merchant:
     merchant_id: str
     name: str
@@ -30,7 +30,7 @@ class Merchant:
     locations: dict[str, Location] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApiKey:
     api_key_id: str
     merchant_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 
-def _code(data: str):
+def _qr_code(data: str):
     import qrcode  # deferred: only card, referral and counter-code replies draw QR codes
 
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
@@ -17,12 +17,12 @@ def _code(data: str):
 def qr_svg(data: str) -> str:
     from qrcode.image.svg import SvgPathImage
 
-    return _code(data).make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+    return _qr_code(data).make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
 
 
 def qr_png(data: str) -> bytes:
     from qrcode.image.pure import PyPNGImage
 
     buffer = io.BytesIO()
-    _code(data).make_image(image_factory=PyPNGImage).save(buffer)
+    _qr_code(data).make_image(image_factory=PyPNGImage).save(buffer)
     return buffer.getvalue()

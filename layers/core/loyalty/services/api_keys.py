@@ -37,7 +37,7 @@ def replace_owner_key(caller: Caller, merchant_id: str) -> OwnerKey:
     require_admin(caller)
     load_merchant(merchant_id, fresh=True)
     for _ in range(5):
-        key = ApiKey(ids.new_id("key"), merchant_id, OWNER)
+        key = ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant_id, role=OWNER)
         secret = tokens.new_api_key(OWNER)
         try:
             store.replace_owner_key(merchant_id, key, secret.hash)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from typing import TYPE_CHECKING
 
 from loyalty import telemetry
 from loyalty.domain import ids, tokens
@@ -14,7 +14,7 @@ from loyalty.domain.model import Member, Merchant
 from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, referral_refusal, suspicions
 from loyalty.replies.cards import Card
 from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, ReferralNote
-from loyalty.secrets import signing_key
+from loyalty.server_keys import signing_key
 from loyalty.services import clock, limits
 from loyalty.services.members import load_for_merchant
 from loyalty.services.merchants import load_merchant
@@ -22,18 +22,8 @@ from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed, TransientConflict
 
-
-@dataclass(frozen=True)
-class Enrollment:
-    phone: str | None
-    email: str | None
-    name: str | None
-    birthday: date | None
-    consent_sms: bool
-    consent_email: bool
-    referral_code: str | None
-    device_id: str | None = None  # the card page's random per-browser id
-    card_on_device: bool = False  # the card page says this browser held a card here before
+if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
+    from loyalty.requests.members import Enroll, MemberSearch
 
 
 @dataclass(frozen=True)
@@ -42,7 +32,7 @@ class EnrollResult:
     body: Joined | ExistingMember
 
 
-def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResult:
+def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
     if caller.is_merchant_staff:
         require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
@@ -55,7 +45,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
 
     existing = _existing_member_id(merchant_id, phone, email)
     if existing:
-        return _existing(caller, merchant, existing)
+        return _existing_member_reply(caller, merchant, existing)
 
     device_hash = tokens.keyed_digest(signing_key(), "device", merchant_id, request.device_id) \
         if request.device_id else None
@@ -69,7 +59,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
         member = Member(
             member_id=member_id, merchant_id=merchant_id, token_hash=token.hash, phone=phone, email=email,
             name=request.name, birthday=request.birthday.isoformat() if request.birthday else None,
-            consent_sms=request.consent_sms, consent_email=request.consent_email,
+            consent_sms=request.consent.sms, consent_email=request.consent.email,
             referral_code=ids.new_referral_code(), created_at=now,
             referred_by=referrer_id if referral_note is None else None,
             referral_status=PENDING if referrer_id and referral_note is None else None,
@@ -88,7 +78,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enrollment) -> EnrollResul
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)
                 if existing:
-                    return _existing(caller, merchant, existing)
+                    return _existing_member_reply(caller, merchant, existing)
             refused = quota.refusal(lost, now) if quota else None
             if refused:
                 telemetry.count("JoinsRateLimited")
@@ -115,7 +105,7 @@ def _existing_member_id(merchant_id: str, phone: str | None, email: str | None) 
     return None
 
 
-def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResult:
+def _existing_member_reply(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResult:
     """The public gets no token for an existing identity; the merchant's staff get the member."""
     if not caller.is_merchant_staff:
         raise AlreadyMember()
@@ -124,7 +114,7 @@ def _existing(caller: Caller, merchant: Merchant, member_id: str) -> EnrollResul
                                             card=Card.of(merchant, member, [])))
 
 
-def _referral(merchant: Merchant, request: Enrollment, phone: str | None, email: str | None,
+def _referral(merchant: Merchant, request: Enroll, phone: str | None, email: str | None,
               device_hash: str | None) -> tuple[str | None, str | None, tuple[str, ...]]:
     """(referrer id, why it will not be rewarded or None, why it will be held for review).
 
@@ -145,9 +135,10 @@ def _referral(merchant: Merchant, request: Enrollment, phone: str | None, email:
             suspicions(referrer, email, device_hash, request.card_on_device))
 
 
-def search(caller: Caller, merchant_id: str, phone: str | None, email: str | None) -> MemberSummary:
+def search(caller: Caller, merchant_id: str, request: MemberSearch) -> MemberSummary:
     """The member with this phone (else this email), or 404."""
     require_merchant(caller, merchant_id, OWNER, STAFF)
+    phone, email = request.phone, request.email
     if not phone and not email:
         message = "A phone number or an email address is required."
         raise ValidationFailed("Look a member up by phone or by email.",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from loyalty.domain import limits, tokens
 from loyalty.domain.errors import RateLimited
-from loyalty.secrets import signing_key
+from loyalty.server_keys import signing_key
 from loyalty.settings import RateLimit, get_settings
 from loyalty.store import keys
 from loyalty.store import members as store

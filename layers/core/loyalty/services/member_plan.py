@@ -135,8 +135,8 @@ class MemberPlan:
     def commit(self, reply: replies.StoredReply | None = None) -> None:
         """All of it in one transaction; ``reply`` is the request's kept reply (exactly-once scans and claims)."""
         self._finish_vouchers()
-        store.commit([self.update, *self.other_updates], self.ledger, self.guards, self.counters,
-                     self.held_referrals, reply)
+        store.commit([self.update, *self.other_updates], self.ledger, guards=self.guards, counters=self.counters,
+                     held_referrals=self.held_referrals, reply=reply)
         self.member.rev += 1
 
 

@@ -8,11 +8,11 @@ from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import InvalidMemberToken, NotFound
 from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.tokens import member_token_matches, parse_member_token
-from loyalty.services.once import ExactlyOnce
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.store import members as store
 
 
-def _read(member_id: str, once: ExactlyOnce | None) -> Member | None:
+def _read_member(member_id: str, once: ExactlyOnce | None) -> Member | None:
     """The member; with an Idempotency-Key not yet looked up, its record comes in the same round trip."""
     if once is None or once.checked:
         return store.get_member(member_id)
@@ -23,7 +23,7 @@ def _read(member_id: str, once: ExactlyOnce | None) -> Member | None:
 
 def load_by_token(token: str, once: ExactlyOnce | None = None) -> Member:
     member_id, secret = parse_member_token(token)
-    return _holder_of(secret, _read(member_id, once))
+    return _holder_of(secret, _read_member(member_id, once))
 
 
 def load_with_history_by_token(token: str, history: int) -> tuple[Member, list[LedgerEntry]]:
@@ -53,7 +53,7 @@ def load_for_merchant(merchant_id: str, *, member_token: str | None = None, memb
     if member_token:
         member = load_by_token(member_token, once)
     else:
-        member = _read(member_id or "", once)
+        member = _read_member(member_id or "", once)
         if member is None:
             raise NotFound("No such member.")
     if member.merchant_id != merchant_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from loyalty.domain import ids, qr, tokens
@@ -13,10 +14,13 @@ from loyalty.domain.model import ApiKey, Location, Merchant
 from loyalty.domain.program import DEFAULT_PROGRAM, Program
 from loyalty.replies.merchants import CounterCode, LocationList, MerchantCreated, StaffKey
 from loyalty.replies.merchants import Location as LocationReply
-from loyalty.secrets import signing_key
+from loyalty.server_keys import signing_key
 from loyalty.services import clock
 from loyalty.settings import get_settings
 from loyalty.store import merchants as store
+
+if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
+    from loyalty.requests.merchants import CreateLocation, CreateMerchant
 
 
 def load_merchant(merchant_id: str, *, fresh: bool = False) -> Merchant:
@@ -38,20 +42,22 @@ def location_of(merchant: Merchant, location_id: str | None) -> Location | None:
     return merchant.locations.get(location_id)
 
 
-def create_merchant(caller: Caller, name: str, timezone: str, currency: str,
-                    program: Program | None) -> MerchantCreated:
+def create_merchant(caller: Caller, request: CreateMerchant) -> MerchantCreated:
     require_admin(caller)
-    merchant = Merchant(ids.new_id("mch"), name, timezone, currency.upper(), program or DEFAULT_PROGRAM)
+    merchant = Merchant(merchant_id=ids.new_id("mch"), name=request.name, timezone=request.timezone,
+                        currency=request.currency.upper(), program=request.program or DEFAULT_PROGRAM)
     owner_key = tokens.new_api_key(OWNER)
-    store.create_merchant(merchant, ApiKey(ids.new_id("key"), merchant.merchant_id, OWNER), owner_key.hash)
+    owner = ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant.merchant_id, role=OWNER)
+    store.create_merchant(merchant, owner, owner_key.hash)
     return MerchantCreated(merchant_id=merchant.merchant_id, name=merchant.name, timezone=merchant.timezone,
                            currency=merchant.currency, api_key=owner_key.value, program=merchant.program)
 
 
-def add_location(caller: Caller, merchant_id: str, name: str, timezone: str | None) -> LocationReply:
+def add_location(caller: Caller, merchant_id: str, request: CreateLocation) -> LocationReply:
     require_merchant(caller, merchant_id, OWNER)
     merchant = load_merchant(merchant_id)
-    location = Location(ids.new_id("loc"), name, timezone or merchant.timezone)
+    location = Location(location_id=ids.new_id("loc"), name=request.name,
+                        timezone=request.timezone or merchant.timezone)
     store.add_location(merchant_id, location)
     return LocationReply.of(location)
 
@@ -75,7 +81,8 @@ def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) 
     if unknown:
         raise ValidationFailed("Unknown location ids.", details=[
             {"field": "locationIds", "message": f"No location {lid} at this merchant."} for lid in unknown])
-    key = ApiKey(ids.new_id("key"), merchant_id, STAFF, tuple(dict.fromkeys(location_ids)))
+    key = ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant_id, role=STAFF,
+                 location_ids=tuple(dict.fromkeys(location_ids)))
     secret = tokens.new_api_key(STAFF)
     store.create_api_key(key, secret.hash)
     return StaffKey(api_key_id=key.api_key_id, api_key=secret.value, role=STAFF, location_ids=list(key.location_ids))

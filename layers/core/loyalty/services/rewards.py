@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loyalty import telemetry
 from loyalty.domain import ids
@@ -29,16 +29,18 @@ from loyalty.domain.model import (
 )
 from loyalty.domain.stamps import MAX_OPEN_REWARDS
 from loyalty.replies.cards import IssuedReward, Progress
-from loyalty.replies.rewards import Redemption as RedemptionReply
-from loyalty.replies.rewards import RewardOnCard
+from loyalty.replies.rewards import Redemption, RewardOnCard
 from loyalty.services import clock
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant, location_of
-from loyalty.services.once import ExactlyOnce
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
+
+if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
+    from loyalty.requests.rewards import Redeem
 
 
 def claim(caller: Caller, reward_id: str, once: ExactlyOnce | None = None) -> RewardOnCard:
@@ -92,16 +94,7 @@ def cancel(caller: Caller, issued_reward_id: str) -> RewardOnCard:
     return with_member_retries(load, build)
 
 
-@dataclass(frozen=True)
-class Redemption:
-    code: str | None = None
-    member_token: str | None = None
-    member_id: str | None = None
-    reward_id: str | None = None
-    location_id: str | None = None
-
-
-def redeem(caller: Caller, request: Redemption) -> RedemptionReply:
+def redeem(caller: Caller, request: Redeem) -> Redemption:
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
     merchant = load_merchant(merchant_id)
@@ -111,7 +104,7 @@ def redeem(caller: Caller, request: Redemption) -> RedemptionReply:
     return _redeem_for_member(merchant, request, location_id)
 
 
-def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> RedemptionReply:
+def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> Redemption:
     """Two round trips: the code's guard item, then one conditional write on the member."""
     merchant_id = merchant.merchant_id
     guard = store.get_guard(keys.reward_code_guard(code))
@@ -131,16 +124,16 @@ def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> Rede
         _require_open(voucher)
         raise ConcurrentUpdate() from None
     telemetry.count("RewardsRedeemed")
-    return _reply(merchant, member, member.vouchers[guard.ref])
+    return _redemption_reply(merchant, member, member.vouchers[guard.ref])
 
 
-def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str | None) -> RedemptionReply:
+def _redeem_for_member(merchant: Merchant, request: Redeem, location_id: str | None) -> Redemption:
     """Staff redeem a reward by member: an open voucher for it, or one claimed with points on the spot."""
     if not request.reward_id or not (request.member_token or request.member_id):
         raise ValidationFailed("Give a reward code, or a member and a rewardId.", details=[
             {"field": "code", "message": "Required unless memberToken or memberId and rewardId are given."}])
 
-    def build(member: Member) -> RedemptionReply:
+    def build(member: Member) -> Redemption:
         plan = MemberPlan(member, clock.now())
         plan.settle_expired_vouchers()
         redemption_id = ids.new_id("rdm")
@@ -158,7 +151,7 @@ def _redeem_for_member(merchant: Merchant, request: Redemption, location_id: str
         voucher = plan.close_voucher(voucher, VOUCHER_REDEEMED, redemption_id=redemption_id, location_id=location_id)
         plan.commit()
         telemetry.count("RewardsRedeemed")
-        return _reply(merchant, plan.member, voucher)
+        return _redemption_reply(merchant, plan.member, voucher)
 
     load = lambda: load_for_merchant(merchant.merchant_id, member_token=request.member_token,  # noqa: E731
                                      member_id=request.member_id)
@@ -189,6 +182,6 @@ def _on_card(voucher: Voucher, member: Member) -> RewardOnCard:
     return RewardOnCard(**IssuedReward.fields(voucher), balance=member.balance)
 
 
-def _reply(merchant: Merchant, member: Member, voucher: Voucher) -> RedemptionReply:
-    return RedemptionReply(redemption_id=voucher.redemption_id, reward=IssuedReward.of(voucher),
+def _redemption_reply(merchant: Merchant, member: Member, voucher: Voucher) -> Redemption:
+    return Redemption(redemption_id=voucher.redemption_id, reward=IssuedReward.of(voucher),
                            member_id=member.member_id, **Progress.fields(merchant, member))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from loyalty import telemetry
 from loyalty.domain import ids, tokens
@@ -17,7 +18,7 @@ from loyalty.domain.access import (
     require_location,
     require_merchant,
 )
-from loyalty.domain.awards import SaleItem, Visit, bill_total, calculate_award
+from loyalty.domain.awards import BillLine, Visit, bill_total, calculate_award
 from loyalty.domain.errors import (
     Cooldown,
     InvalidCounterCode,
@@ -39,31 +40,23 @@ from loyalty.domain.referral import (
 from loyalty.domain.stamps import MAX_OPEN_REWARDS, add_stamps
 from loyalty.replies.cards import IssuedReward, Line, Progress
 from loyalty.replies.scans import Awarded, ScanResult
-from loyalty.secrets import signing_key
+from loyalty.server_keys import signing_key
 from loyalty.services import clock, limits
+from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant, location_of
-from loyalty.services.once import ExactlyOnce
 from loyalty.services.referral_review import referrer_payment
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
 
-
-@dataclass(frozen=True)
-class ScanRequest:
-    counter_code: str | None = None
-    member_token: str | None = None
-    member_id: str | None = None
-    location_id: str | None = None
-    amount: int | None = None
-    items: tuple[SaleItem, ...] = ()
-    receipt_id: str | None = None
+if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
+    from loyalty.requests.scans import Scan
 
 
-def record_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> ScanResult:
+def record_scan(caller: Caller, request: Scan, once: ExactlyOnce | None = None) -> ScanResult:
     """A member's own phone scans the counter code; staff and POS scan the member's card.
 
     With ``once`` (an Idempotency-Key), the reply is kept in the scan's own transaction."""
@@ -104,7 +97,7 @@ def member_scan(caller: Caller, counter_code: str, once: ExactlyOnce | None = No
     return _record_visit(merchant, load, code.location_id, spend_counts_in_cooldown=False, once=once, quota=quota)
 
 
-def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = None) -> ScanResult:
+def staff_scan(caller: Caller, request: Scan, once: ExactlyOnce | None = None) -> ScanResult:
     """Staff scanned the member's card and entered the bill: a visit plus spend-based points."""
     merchant_id = caller.merchant_id or ""
     require_merchant(caller, merchant_id, OWNER, STAFF)
@@ -123,7 +116,7 @@ def staff_scan(caller: Caller, request: ScanRequest, once: ExactlyOnce | None = 
 
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,
-                  items: tuple[SaleItem, ...] = (), receipt_id: str | None = None,
+                  items: Sequence[BillLine] = (), receipt_id: str | None = None,
                   spend_counts_in_cooldown: bool, once: ExactlyOnce | None = None,
                   quota: limits.Quota | None = None) -> ScanResult:
     program = merchant.program
@@ -138,7 +131,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         counts = member.last_visit_at is None or now - member.last_visit_at >= cooldown
         if not counts and not (spend_counts_in_cooldown and amount):
             wait = (member.last_visit_at + cooldown - now).total_seconds()
-            raise Cooldown(f"This visit is already counted. The next one counts in {_human(wait)}.",
+            raise Cooldown(f"This visit is already counted. The next one counts in {_readable_duration(wait)}.",
                            retry_after=max(1, math.ceil(wait)))
         first_visit = counts and member.visit_count == 0
         referral_due = first_visit and member.referral_status == PENDING and member.referred_by is not None
@@ -146,7 +139,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         held_for = (*member.referral_reasons, *((VELOCITY,) if velocity_blocked else ())) if referral_pays else ()
         referral_pays = referral_pays and not held_for
         visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
-                      currency=merchant.currency, items=items,
+                      currency=merchant.currency, items=tuple(items),
                       referee_bonus=program.referral.referee_points if referral_pays else 0)
         award = calculate_award(program, visit)
         lines = list(award.lines)
@@ -240,7 +233,7 @@ def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, p
                                           expires_at=plan.now + timedelta(days=3)))
 
 
-def _human(seconds: float) -> str:
+def _readable_duration(seconds: float) -> str:
     minutes = max(1, math.ceil(seconds / 60))
     if minutes < 90:
         return f"{minutes} min"

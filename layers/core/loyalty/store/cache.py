@@ -34,11 +34,6 @@ class TTLCache(Generic[T]):
             hit = self._entries.get(key)
         return hit[1] if hit else None
 
-    def expires_within(self, key: str, seconds: float) -> bool:
-        with self._lock:
-            hit = self._entries.get(key)
-        return hit is None or hit[0] <= time.monotonic() + seconds
-
     def put(self, key: str, value: T) -> None:
         with self._lock:
             if len(self._entries) >= self._max:

@@ -3,7 +3,7 @@
 Powertools puts every record of a function under one static partition key when the table has a sort
 key; that is a hot partition for a busy merchant. Here each record gets its own partition instead, and
 its id is the one derivation both exactly-once mechanisms share (keys.idempotency_record_id, computed
-by services/once.py and handed over as the request's "record").
+by services/exactly_once.py and handed over as the request's "record").
 """
 
 from __future__ import annotations

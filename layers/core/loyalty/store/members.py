@@ -36,7 +36,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
 
 
-def _dt(value: str | None) -> datetime | None:
+def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
@@ -54,8 +54,9 @@ def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
     return Voucher(
         issued_reward_id=issued_id, reward_id=data["rewardId"], name=data["name"], code=data["code"],
         status=data["status"], points_locked=int(data.get("pointsLocked", 0)),
-        issued_at=_dt(data["issuedAt"]), expires_at=_dt(data["expiresAt"]), source=data.get("source", "points"),
-        closed_at=_dt(data.get("closedAt")), redemption_id=data.get("redemptionId"),
+        issued_at=_from_iso(data["issuedAt"]), expires_at=_from_iso(data["expiresAt"]),
+        source=data.get("source", "points"),
+        closed_at=_from_iso(data.get("closedAt")), redemption_id=data.get("redemptionId"),
         location_id=data.get("locationId"),
     )
 
@@ -182,12 +183,12 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
     txn.commit()
 
 
-def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
            counters: list[CapCounter] = (), held_referrals: list[Referral] = (),
            reply: replies.StoredReply | None = None) -> None:
     """Member changes, their ledger entries, guards, capped counters, held referrals and the request's reply
     in one transaction."""
-    txn = member_transaction(updates, ledger, guards, counters)
+    txn = member_transaction(updates, ledger, guards=guards, counters=counters)
     if reply is not None:
         txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
     for referral in held_referrals:
@@ -195,7 +196,7 @@ def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: 
     txn.commit()
 
 
-def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), guards: list[Guard] = (),
+def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
                        counters: list[CapCounter] = ()) -> Transaction:
     """The transaction of ``commit`` before it is sent, for store modules that add their own items to it."""
     txn = Transaction()

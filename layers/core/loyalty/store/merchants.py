@@ -21,11 +21,11 @@ _api_keys: TTLCache[ApiKey] = TTLCache(get_settings().api_key_cache_ttl_seconds)
 
 def _to_merchant(item: MerchantItem) -> Merchant:
     locations = {
-        location_id: Location(location_id, data["name"], data["timezone"])
+        location_id: Location(location_id=location_id, name=data["name"], timezone=data["timezone"])
         for location_id, data in (item.locations.as_dict() if item.locations else {}).items()
     }
-    return Merchant(item.merchant_id, item.name, item.timezone, item.currency,
-                    Program.model_validate(item.program), locations)
+    return Merchant(merchant_id=item.merchant_id, name=item.name, timezone=item.timezone, currency=item.currency,
+                    program=Program.model_validate(item.program), locations=locations)
 
 
 def _api_key_items(key: ApiKey, key_hash: str) -> tuple[ApiKeyItem, ApiKeyListingItem]:
@@ -98,8 +98,7 @@ def list_api_keys(merchant_id: str) -> list[ApiKey]:
                 last_used[api_key_id] = future.get().last_used_at
             except ApiKeyItem.DoesNotExist:
                 last_used[api_key_id] = None
-    keys_ = [ApiKey(item.api_key_id, item.merchant_id, item.role, tuple(item.location_ids or ()), item.created_at,
-                    last_used.get(item.api_key_id)) for item in listed]
+    keys_ = [_api_key(item, last_used.get(item.api_key_id)) for item in listed]
     return sorted(keys_, key=lambda key: key.created_at)
 
 
@@ -108,7 +107,7 @@ def get_listed_api_key(merchant_id: str, api_key_id: str) -> ApiKey | None:
         item = ApiKeyListingItem.get(*keys.api_key_listing(merchant_id, api_key_id), consistent_read=True)
     except DoesNotExist:
         return None
-    return ApiKey(item.api_key_id, item.merchant_id, item.role, tuple(item.location_ids or ()), item.created_at)
+    return _api_key(item, last_used_at=None)
 
 
 def revoke_api_key(merchant_id: str, api_key_id: str) -> bool:
@@ -195,8 +194,13 @@ def _read_api_key(key_hash: str) -> ApiKey | None:
 
 
 def _to_api_key(item: ApiKeyItem) -> ApiKey:
-    return ApiKey(item.api_key_id, item.merchant_id, item.role, tuple(item.location_ids or ()), item.created_at,
-                  item.last_used_at)
+    return _api_key(item, item.last_used_at)
+
+
+def _api_key(item: ApiKeyItem | ApiKeyListingItem, last_used_at: datetime | None) -> ApiKey:
+    """The key as the services see it; the listing item does not carry the last use (the key's own item does)."""
+    return ApiKey(api_key_id=item.api_key_id, merchant_id=item.merchant_id, role=item.role,
+                  location_ids=tuple(item.location_ids or ()), created_at=item.created_at, last_used_at=last_used_at)
 
 
 def clear_caches() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from loyalty.api.schemas.common import Body
+from loyalty.requests.common import Body
 
 
 class Claim(Body):

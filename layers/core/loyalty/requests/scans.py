@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, StrictInt, model_validator
 
-from loyalty.api.schemas.common import Body
+from loyalty.requests.common import Body
 
 MAX_BILL = 100_000_000  # minor units: one million in a two-decimal currency
 

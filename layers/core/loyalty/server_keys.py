@@ -1,4 +1,5 @@
-"""Secrets: a direct value from the environment (local run, tests) or an SSM SecureString on AWS.
+"""The server's signing key and admin token: a direct value from the environment (local run, tests) or an SSM
+SecureString on AWS.
 
 Powertools Parameters caches each value for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm
 container does not call SSM on every request, and a rotated secret arrives within that time.

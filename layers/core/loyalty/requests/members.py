@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, StrictBool, field_validator
 
-from loyalty.api.schemas.common import Body
+from loyalty.requests.common import Body
 
 
 class Consent(Body):

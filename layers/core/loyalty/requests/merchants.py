@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from loyalty.api.schemas.common import Body, timezone_name
 from loyalty.domain.program import Program
+from loyalty.requests.common import Body, timezone_name
 
 
 class CreateMerchant(Body):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from loyalty.domain import sealing
 from loyalty.domain.access import PUBLIC, Caller
 from loyalty.domain.errors import ConcurrentUpdate, IdempotencyKeyReused, LoyaltyError, ValidationFailed
-from loyalty.secrets import signing_key
+from loyalty.server_keys import signing_key
 from loyalty.services import clock
 from loyalty.settings import get_settings
 from loyalty.store import keys, replies
@@ -80,7 +80,7 @@ class ExactlyOnce:
             raise Answered(self.stored)
 
 
-def check_key(caller: Caller, idempotency_key: str) -> None:
+def check_idempotency_key(caller: Caller, idempotency_key: str) -> None:
     """Checked after the credentials, so a forged card with a bad key is still 401."""
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise ValidationFailed.field("Idempotency-Key", f"Use 1 to {MAX_KEY_LENGTH} characters.")
