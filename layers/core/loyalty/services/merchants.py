@@ -10,7 +10,7 @@ from loyalty.domain import ids, qr, tokens
 from loyalty.domain.access import OWNER, STAFF, Caller, require_admin, require_location, require_merchant
 from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.model import ApiKey, Location, Merchant
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 from loyalty.replies.merchants import CounterCode, LocationList, MerchantCreated, StaffKey
 from loyalty.replies.merchants import Location as LocationReply
 from loyalty.secrets import signing_key
@@ -41,7 +41,7 @@ def location_of(merchant: Merchant, location_id: str | None) -> Location | None:
 def create_merchant(caller: Caller, name: str, timezone: str, currency: str,
                     program: Program | None) -> MerchantCreated:
     require_admin(caller)
-    merchant = Merchant(ids.new_id("mch"), name, timezone, currency.upper(), program or DEFAULT_PROGRAM)
+    merchant = Merchant(ids.new_id("mch"), name, timezone, currency.upper(), program or default_program())
     owner_key = tokens.new_api_key(OWNER)
     store.create_merchant(merchant, ApiKey(ids.new_id("key"), merchant.merchant_id, OWNER), owner_key.hash)
     return MerchantCreated(merchant_id=merchant.merchant_id, name=merchant.name, timezone=merchant.timezone,
