@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from loyalty.domain.program import DEFAULT_PROGRAM
+from loyalty.domain.program import default_program
 
 from tests.support.world import create_world, new_address
 
 # The default program (the contract's example): 50 + 50 points a referral, at most 10 rewarded a month.
-PROGRAM = DEFAULT_PROGRAM.to_json()
+PROGRAM = default_program().to_json()
 REFERRER_EMAIL = "anna.kowalska@gmail.com"
 LOOK_ALIKES = ["annakowalska+1@gmail.com", "a.nna.kowalska@gmail.com", "Anna.Kowalska+x@googlemail.com",
                "AnnaKowalska@gmail.com"]

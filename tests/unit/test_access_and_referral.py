@@ -19,7 +19,7 @@ from loyalty.domain.access import (
 )
 from loyalty.domain.errors import Forbidden, NotFound, Unauthorized
 from loyalty.domain.model import Member
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 from loyalty.domain.referral import referral_month, referral_refusal
 
 MERCHANT = "mch_cafe"
@@ -166,11 +166,11 @@ REFERRER = Member("mem_anna", MERCHANT, "hash", phone="+48600100200", email="ann
 
 
 def test_a_friend_with_another_phone_may_be_rewarded():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, "+48600999888", None, rewarded_this_month=0) is None
+    assert referral_refusal(default_program(), REFERRER, "+48600999888", None, rewarded_this_month=0) is None
 
 
 def test_a_friend_with_another_email_may_be_rewarded():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, None, "bartek@example.com", rewarded_this_month=3) is None
+    assert referral_refusal(default_program(), REFERRER, None, "bartek@example.com", rewarded_this_month=3) is None
 
 
 def test_a_program_without_referral_rewards_rewards_nobody():
@@ -180,27 +180,27 @@ def test_a_program_without_referral_rewards_rewards_nobody():
 
 
 def test_referring_yourself_by_phone_earns_nothing():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, "+48600100200", None, 0) == "You cannot refer yourself."
+    assert referral_refusal(default_program(), REFERRER, "+48600100200", None, 0) == "You cannot refer yourself."
 
 
 def test_referring_yourself_by_email_earns_nothing():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, None, "anna@example.com", 0) == "You cannot refer yourself."
+    assert referral_refusal(default_program(), REFERRER, None, "anna@example.com", 0) == "You cannot refer yourself."
 
 
 def test_self_referral_is_caught_on_either_identity():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, "+48600999888", "anna@example.com", 0) == \
+    assert referral_refusal(default_program(), REFERRER, "+48600999888", "anna@example.com", 0) == \
         "You cannot refer yourself."
 
 
 def test_a_referrer_without_a_phone_is_not_matched_by_a_friend_without_one():
     email_only = Member("mem_cezary", MERCHANT, "hash", email="cezary@example.com")
 
-    assert referral_refusal(DEFAULT_PROGRAM, email_only, None, "dorota@example.com", 0) is None
+    assert referral_refusal(default_program(), email_only, None, "dorota@example.com", 0) is None
 
 
 def test_the_10th_referral_this_month_is_still_rewarded_the_11th_is_not():
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, "+48600999888", None, rewarded_this_month=9) is None
-    assert referral_refusal(DEFAULT_PROGRAM, REFERRER, "+48600999888", None, rewarded_this_month=10) == \
+    assert referral_refusal(default_program(), REFERRER, "+48600999888", None, rewarded_this_month=9) is None
+    assert referral_refusal(default_program(), REFERRER, "+48600999888", None, rewarded_this_month=10) == \
         "Your friend has reached this month's referral limit."
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from loyalty.domain.awards import Visit, calculate_award, currency_exponent, format_money
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 
 COFFEE = {"id": "free-coffee", "name": "Free coffee", "pointsCost": 100}
 
@@ -26,7 +26,7 @@ def kinds(award) -> list[str]:
 # --- the default café program: 10 points a visit, 1 point per PLN, 20 welcome points, a stamp a visit --
 
 def test_first_visit_with_a_bill_earns_visit_spend_and_welcome_lines():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=True, is_first_visit=True, amount_minor=2550))
+    award = calculate_award(default_program(), Visit(counts_as_visit=True, is_first_visit=True, amount_minor=2550))
 
     assert [(line.kind, line.points, line.stamps, line.label) for line in award.lines] == [
         ("visit", 10, 1, "Visit"),
@@ -38,7 +38,7 @@ def test_first_visit_with_a_bill_earns_visit_spend_and_welcome_lines():
 
 
 def test_a_returning_visit_gets_no_welcome_bonus():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=True, is_first_visit=False))
+    award = calculate_award(default_program(), Visit(counts_as_visit=True, is_first_visit=False))
 
     assert kinds(award) == ["visit"]
     assert (award.points, award.stamps) == (10, 1)
@@ -46,26 +46,27 @@ def test_a_returning_visit_gets_no_welcome_bonus():
 
 def test_a_visit_without_a_bill_earns_no_spend_line():
     for amount in (None, 0):
-        award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=True, is_first_visit=False, amount_minor=amount))
+        visit = Visit(counts_as_visit=True, is_first_visit=False, amount_minor=amount)
+        award = calculate_award(default_program(), visit)
         assert "spend" not in kinds(award)
 
 
 def test_inside_the_cooldown_the_bill_still_earns_but_the_visit_does_not():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=False, is_first_visit=False, amount_minor=1200))
+    award = calculate_award(default_program(), Visit(counts_as_visit=False, is_first_visit=False, amount_minor=1200))
 
     assert kinds(award) == ["spend"]
     assert (award.points, award.stamps) == (12, 0)
 
 
 def test_inside_the_cooldown_without_a_bill_nothing_is_earned():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=False, is_first_visit=False))
+    award = calculate_award(default_program(), Visit(counts_as_visit=False, is_first_visit=False))
 
     assert award.lines == ()
     assert (award.points, award.stamps) == (0, 0)
 
 
 def test_the_welcome_bonus_needs_a_visit_that_counts():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=False, is_first_visit=True, amount_minor=500))
+    award = calculate_award(default_program(), Visit(counts_as_visit=False, is_first_visit=True, amount_minor=500))
 
     assert "welcome" not in kinds(award)
 
@@ -172,7 +173,7 @@ def test_a_spend_only_program_writes_no_empty_visit_line():
 # --- referral -----------------------------------------------------------------------------------------
 
 def test_a_referred_members_first_visit_earns_the_referee_bonus():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=True, is_first_visit=True, referee_bonus=50))
+    award = calculate_award(default_program(), Visit(counts_as_visit=True, is_first_visit=True, referee_bonus=50))
 
     assert kinds(award) == ["visit", "welcome", "referral"]
     referral = award.lines[-1]
@@ -181,7 +182,7 @@ def test_a_referred_members_first_visit_earns_the_referee_bonus():
 
 
 def test_the_referee_bonus_is_never_paid_on_a_later_visit():
-    award = calculate_award(DEFAULT_PROGRAM, Visit(counts_as_visit=True, is_first_visit=False, referee_bonus=50))
+    award = calculate_award(default_program(), Visit(counts_as_visit=True, is_first_visit=False, referee_bonus=50))
 
     assert "referral" not in kinds(award)
 
@@ -200,7 +201,7 @@ visits = st.builds(
 
 @given(visits)
 def test_the_totals_are_exactly_the_sum_of_the_explained_lines(visit):
-    award = calculate_award(DEFAULT_PROGRAM, visit)
+    award = calculate_award(default_program(), visit)
 
     assert award.points == sum(line.points for line in award.lines)
     assert award.stamps == sum(line.stamps for line in award.lines)
@@ -210,7 +211,7 @@ def test_the_totals_are_exactly_the_sum_of_the_explained_lines(visit):
 
 @given(visits)
 def test_at_most_one_stamp_per_visit_and_only_when_it_counts(visit):
-    award = calculate_award(DEFAULT_PROGRAM, visit)
+    award = calculate_award(default_program(), visit)
 
     assert award.stamps == (1 if visit.counts_as_visit else 0)
 

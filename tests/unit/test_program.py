@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 from pydantic import ValidationError
 
 CONTRACT_EXAMPLE = {
@@ -37,7 +37,7 @@ def test_the_contracts_example_round_trips_unchanged():
 
 
 def test_the_default_program_is_the_contracts_example():
-    assert DEFAULT_PROGRAM.to_json() == CONTRACT_EXAMPLE
+    assert default_program().to_json() == CONTRACT_EXAMPLE
 
 
 def test_reading_the_fields_in_python_uses_snake_case():
@@ -82,7 +82,7 @@ def test_a_reward_without_a_points_cost_is_earned_only_with_stamps():
 
 def test_a_program_cannot_be_changed_in_place():
     with pytest.raises(ValidationError):
-        DEFAULT_PROGRAM.scan_cooldown_minutes = 0
+        default_program().scan_cooldown_minutes = 0
 
 
 # --- reward lookup ------------------------------------------------------------------------------------------

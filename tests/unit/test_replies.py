@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 from loyalty.api.http import json_reply
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant, Voucher
-from loyalty.domain.program import DEFAULT_PROGRAM
+from loyalty.domain.program import default_program
 from loyalty.replies.cards import Card, IssuedReward, MyCard
 from loyalty.replies.members import Joined, ReferralNote
 
 WARSAW = timezone(timedelta(hours=1))
 ISSUED = datetime(2026, 11, 22, 11, 15, 30, 999, tzinfo=WARSAW)
 MERCHANT = Merchant(merchant_id="mch_1", name="Kawiarnia", timezone="Europe/Warsaw", currency="PLN",
-                    program=DEFAULT_PROGRAM)
+                    program=default_program())
 
 
 def _voucher() -> Voucher:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from loyalty.domain.card import NextReward, card_message, next_reward
 from loyalty.domain.model import VOUCHER_CANCELLED, VOUCHER_ISSUED, VOUCHER_REDEEMED, Member, Voucher
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 from loyalty.domain.stamps import StampProgress, add_stamps
 
 NOW = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
@@ -191,7 +191,7 @@ def test_points_only_with_everything_affordable_a_reward_is_still_announced():
 
 def test_the_stamp_card_leads_the_message_even_when_points_could_buy_a_reward():
     # The default program has both: the stamp card's progress is what the barista says.
-    assert card_message(DEFAULT_PROGRAM, member(stamps=4, balance=150)) == "1 more visit to your free coffee."
+    assert card_message(default_program(), member(stamps=4, balance=150)) == "1 more visit to your free coffee."
 
 
 def test_with_nothing_to_aim_for_the_member_is_thanked():
@@ -202,7 +202,7 @@ def test_with_nothing_to_aim_for_the_member_is_thanked():
 
 @given(stamps=st.integers(min_value=0, max_value=100), balance=st.integers(min_value=0, max_value=10_000))
 def test_the_message_never_counts_zero_or_negative_steps(stamps, balance):
-    for program in (STAMP_CARD, POINTS_ONLY, DEFAULT_PROGRAM):
+    for program in (STAMP_CARD, POINTS_ONLY, default_program()):
         upcoming = next_reward(program, stamps, balance)
         assert upcoming is None or upcoming.remaining >= 1
         message = card_message(program, member(stamps=stamps, balance=balance))

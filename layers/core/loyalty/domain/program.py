@@ -6,6 +6,8 @@ programs stay valid because every new field has a default.
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -14,8 +16,9 @@ _SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 class _Rules(BaseModel):
     # strict: "5" or true is not a number of points; a merchant's typo must not become a rule.
+    # defer_build: validators are built when a program is first read or written, not at every cold import.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
-                              strict=True)
+                              strict=True, defer_build=True)
 
 
 class StampCard(_Rules):
@@ -69,11 +72,14 @@ class Program(_Rules):
         return self.model_dump(by_alias=True, mode="json")
 
 
-DEFAULT_PROGRAM = Program.model_validate({
-    "stampCard": {"stampsRequired": 5, "rewardId": "free-coffee"},
-    "points": {"perVisit": 10, "perCurrencyUnit": 1, "welcomeBonus": 20},
-    "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100}],
-    "rewardValidityDays": 30,
-    "scanCooldownMinutes": 240,
-    "referral": {"referrerPoints": 50, "refereePoints": 50, "maxRewardedPerReferrerPerMonth": 10},
-})
+@cache
+def default_program() -> Program:
+    """The program a new merchant starts with (built on first use: validating it costs every cold start)."""
+    return Program.model_validate({
+        "stampCard": {"stampsRequired": 5, "rewardId": "free-coffee"},
+        "points": {"perVisit": 10, "perCurrencyUnit": 1, "welcomeBonus": 20},
+        "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100}],
+        "rewardValidityDays": 30,
+        "scanCooldownMinutes": 240,
+        "referral": {"referrerPoints": 50, "refereePoints": 50, "maxRewardedPerReferrerPerMonth": 10},
+    })

@@ -19,7 +19,9 @@ Instant = Annotated[datetime, PlainSerializer(iso, return_type=str),
 
 
 class Reply(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    # defer_build: each model's validator and serializer are built on its first use, not at every cold import.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              defer_build=True)
 
     def wire(self) -> dict:
         """The JSON-ready dict the client receives: camelCase, times as ISO strings, nulls kept."""

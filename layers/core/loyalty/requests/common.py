@@ -9,8 +9,9 @@ from pydantic.alias_generators import to_camel
 
 
 class Body(BaseModel):
+    # defer_build: built when a route first validates a body, not at every cold import.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
-                              str_strip_whitespace=True)
+                              str_strip_whitespace=True, defer_build=True)
 
 
 def timezone_name(value: str | None) -> str | None:

@@ -11,7 +11,7 @@ from loyalty.domain import ids, qr, tokens
 from loyalty.domain.access import OWNER, STAFF, Caller, require_admin, require_location, require_merchant
 from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.model import ApiKey, Location, Merchant
-from loyalty.domain.program import DEFAULT_PROGRAM, Program
+from loyalty.domain.program import Program, default_program
 from loyalty.replies.merchants import CounterCode, LocationList, MerchantCreated, StaffKey
 from loyalty.replies.merchants import Location as LocationReply
 from loyalty.server_keys import signing_key
@@ -45,7 +45,7 @@ def location_of(merchant: Merchant, location_id: str | None) -> Location | None:
 def create_merchant(caller: Caller, request: CreateMerchant) -> MerchantCreated:
     require_admin(caller)
     merchant = Merchant(merchant_id=ids.new_id("mch"), name=request.name, timezone=request.timezone,
-                        currency=request.currency.upper(), program=request.program or DEFAULT_PROGRAM)
+                        currency=request.currency.upper(), program=request.program or default_program())
     owner_key = tokens.new_api_key(OWNER)
     owner = ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant.merchant_id, role=OWNER)
     store.create_merchant(merchant, owner, owner_key.hash)
