@@ -123,7 +123,9 @@ def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
     once = None
     if key is not None and method == "POST":
         once = ExactlyOnce.for_request(caller, f"{method} {event.get('rawPath') or ''}", key, parsed)
-    if caller.role == MEMBER:
+    if caller.role == MEMBER and method in _BODY_METHODS:
+        # Before the body is validated, and handed to the service; a route without a body (GET /v1/me reads
+        # the member with its history in one Query) lets its service do the one read, which refuses it as well.
         caller = authenticate_member(caller, once)
     if key is not None and method == "POST":
         check_idempotency_key(caller, key)
