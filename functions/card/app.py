@@ -6,10 +6,20 @@ from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.security import CARD
-from loyalty.domain.errors import ConcurrentUpdate, Forbidden, InvalidMemberToken, NotFound, Unauthorized
+from loyalty.domain.errors import (
+    AlreadyMember,
+    ConcurrentUpdate,
+    Forbidden,
+    InvalidMemberToken,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
-from loyalty.services import card
+from loyalty.replies.members import Preferences
+from loyalty.requests.members import PreferencesChange
+from loyalty.services import card, preferences
 
 router = Router()
 
@@ -18,6 +28,19 @@ router = Router()
             responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ConcurrentUpdate))
 def my_card() -> MyCard:
     return card.my_card(http.caller(router))
+
+
+@router.get("/v1/me/preferences", tags=["members"], security=CARD, operation_id="getPreferences",
+            responses=responses(Unauthorized, Forbidden, InvalidMemberToken))
+def my_preferences() -> Preferences:
+    return preferences.preferences(http.caller(router))
+
+
+@router.patch("/v1/me/preferences", tags=["members"], security=CARD, operation_id="changePreferences",
+              responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ValidationFailed, AlreadyMember,
+                                  ConcurrentUpdate))
+def change_my_preferences(body: PreferencesChange) -> Preferences:
+    return preferences.change_preferences(http.caller(router), body)
 
 
 @router.get("/v1/m/<merchantId>", tags=["web"], operation_id="getCardPage",

@@ -121,13 +121,17 @@ def test_merchant_routes_refuse_member_cards_and_other_merchants_as_declared(wor
         assert as_stranger.status in (404, 422), (method, path, as_stranger.raw)
 
 
+_VALID_MEMBER_BODIES = {"changePreferences": {"language": "pl"}}  # valid, so the caller is what is refused
+
+
 def test_member_routes_refuse_api_keys_and_forged_cards_as_declared(world):
     member = world.enroll()
     forged = member.token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
     for method, path, operation in _operations():
         if operation.get("security") != [{"memberToken": []}]:
             continue
-        body = {"rewardId": "cake"} if "requestBody" in operation else None
+        body = _VALID_MEMBER_BODIES.get(operation["operationId"], {"rewardId": "cake"}) \
+            if "requestBody" in operation else None
         target = _concrete(path, world, member)
         assert world.call(method, target, body, world.owner).status == 403, (method, path)
         assert world.call(method, target, body, {"X-Member-Token": forged}).error_code == "invalid_member_token"

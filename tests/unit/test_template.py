@@ -47,6 +47,8 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve", "ReferralFunction"),
     ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject", "ReferralFunction"),
     ("GET", "/v1/me", "CardFunction"),
+    ("GET", "/v1/me/preferences", "CardFunction"),
+    ("PATCH", "/v1/me/preferences", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
 }
