@@ -19,7 +19,7 @@ from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
 from loyalty.replies.members import Preferences
 from loyalty.requests.members import PreferencesChange
-from loyalty.services import card, preferences
+from loyalty.services import card, preferences, unsubscribe
 
 router = Router()
 
@@ -50,10 +50,33 @@ def card_page(merchantId: str):
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-cache"})
 
 
+HTML = {"text/html": {"type": "string"}}
+UNSUBSCRIBE = "/v1/u/{token}"
+
+
+def _html(page: unsubscribe.Page) -> Response:
+    # Never cached or indexed: the page says whether this person still gets offers.
+    return Response(page.status, "text/html; charset=utf-8", page.html,
+                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+@router.get("/v1/u/<token>", tags=["web"], operation_id="getUnsubscribePage",
+            responses=responses(replies={200: HTML, 404: HTML}))
+def unsubscribe_page(token: str):
+    return _html(unsubscribe.landing_page(token))
+
+
+@router.post("/v1/u/<token>", tags=["web"], operation_id="unsubscribe",
+             responses=responses(replies={200: HTML, 404: HTML}))
+def unsubscribe_now(token: str):
+    """Whatever the body (RFC 8058 one-click sends ``List-Unsubscribe=One-Click`` form-encoded)."""
+    return _html(unsubscribe.unsubscribe_page(token))
+
+
 @router.get("/v1/health", tags=["health"], operation_id="getHealth", responses=responses())
 def health() -> Health:
     return Health()
 
 
 app = make_resolver(router)
-lambda_handler = lambda_handler_for(app)
+lambda_handler = lambda_handler_for(app, ignored_bodies=frozenset({f"POST {UNSUBSCRIBE}"}))

@@ -72,7 +72,7 @@ def test_every_declared_code_is_a_domain_error_of_that_status():
     statuses = {cls.code: status for cls, status in STATUS.items()}
     for method, path, operation in _operations():
         for status, response in operation["responses"].items():
-            if int(status) < 400:
+            if int(status) < 400 or "text/html" in response["content"]:  # a page's own error page has no code
                 continue
             codes = response["x-error-codes"]
             assert codes and all(statuses[code] == int(status) for code in codes), (method, path, status, codes)

@@ -49,6 +49,8 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/me", "CardFunction"),
     ("GET", "/v1/me/preferences", "CardFunction"),
     ("PATCH", "/v1/me/preferences", "CardFunction"),
+    ("GET", "/v1/u/{token}", "CardFunction"),
+    ("POST", "/v1/u/{token}", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
 }
