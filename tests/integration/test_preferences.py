@@ -114,3 +114,14 @@ def test_preferences_need_the_members_own_token(world):
     assert world.call("GET", PREFS).status == 401
     assert world.call("GET", PREFS, headers=world.staff).status == 403
     assert world.call("PATCH", PREFS, {"language": "pl"}, {"X-Member-Token": "mem_x.forgedforgedforged"}).status == 401
+
+
+def test_a_changed_birthday_moves_the_member_in_the_birthday_index(world):
+    from loyalty.store import member_index
+
+    member = world.enroll(birthday="1990-03-01")
+    world.call("PATCH", PREFS, {"birthday": "02-29"}, member.headers)
+    assert member.member_id in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "02-29")}
+    assert member.member_id not in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "03-01")}
+    world.call("PATCH", PREFS, {"birthday": None}, member.headers)
+    assert member.member_id not in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "02-29")}

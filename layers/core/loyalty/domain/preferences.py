@@ -41,11 +41,6 @@ def normalise_birthday(value: str, today: date) -> str:
     return born.isoformat()
 
 
-def birthday_month_day(birthday: str | None) -> str | None:
-    """The ``MM-DD`` of a stored birthday, with or without its year."""
-    return birthday[-5:] if birthday else None
-
-
 def normalise_language(value: str) -> str:
     language = value.strip().lower() if isinstance(value, str) else ""
     if language not in LANGUAGES:

@@ -74,7 +74,8 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
         try:
             consent_log = preferences.consent_given_at_join(member, now, staff=caller.is_merchant_staff)
             store.create_member(member, guards, referrer_id=member.referred_by,
-                                counters=quota.counters if quota else (), consent_log=consent_log)
+                                counters=quota.counters if quota else (), consent_log=consent_log,
+                                timezone=merchant.timezone)
         except ConditionFailed as lost:
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)

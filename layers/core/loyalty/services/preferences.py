@@ -47,8 +47,8 @@ def consent_update(member: Member, wanted: dict[str, bool | None], at: datetime,
                    source: str) -> tuple[store.MemberUpdate, list[ConsentChange]]:
     """The member change and its log entries for a consent request; nothing when nothing changes."""
     changes = consent_changes(consents(member), wanted)
-    update = store.MemberUpdate(member.member_id, expected_rev=member.rev,
-                                set={_CONSENT_ATTRIBUTE[channel]: granted for channel, granted in changes.items()})
+    update = store.preferences_update(member, **{_CONSENT_ATTRIBUTE[channel]: granted
+                                                 for channel, granted in changes.items()})
     return update, log_entries(member, changes, at, source)
 
 

@@ -53,7 +53,7 @@ def test_a_forged_or_moved_link_is_a_404_page_and_changes_nothing(world, other_w
     member = world.enroll(consent={"sms": True})
     good = unsubscribe.token_for(world.merchant_id, member.member_id, "sms", signing_key())
     moved = unsubscribe.token_for(other_world.merchant_id, member.member_id, "sms", signing_key())
-    for token in (good[:-3] + "AAA", moved, "nonsense", good.replace(".sms.", ".fax.")):
+    for token in (good[:-3] + "AAA", moved, "nonsense", good.split(".")[0] + "." + "A" * 22):
         for method in ("GET", "POST"):
             reply = world.call(method, f"/v1/u/{token}")
             assert reply.status == 404, (method, token)
