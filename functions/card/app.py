@@ -12,14 +12,15 @@ from loyalty.domain.errors import (
     Forbidden,
     InvalidMemberToken,
     NotFound,
+    RateLimited,
     Unauthorized,
     ValidationFailed,
 )
 from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
-from loyalty.replies.members import Preferences
-from loyalty.requests.members import PreferencesChange
-from loyalty.services import card, preferences, unsubscribe
+from loyalty.replies.members import CardLinkAccepted, NewCard, Preferences
+from loyalty.requests.members import CardLinkOpening, CardLinkRequest, PreferencesChange
+from loyalty.services import card, card_link, preferences, unsubscribe
 
 router = Router()
 
@@ -48,6 +49,25 @@ def change_my_preferences(body: PreferencesChange) -> Preferences:
 def card_page(merchantId: str):
     html = card.card_page(merchantId, http.base_url(router))
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/v1/merchants/<merchantId>/card-link", tags=["web"], status_code=202,
+             operation_id="requestCardLink",
+             responses=responses(NotFound, ValidationFailed, RateLimited, ConcurrentUpdate,
+                                 replies={202: CardLinkAccepted}))
+def request_card_link(merchantId: str, body: CardLinkRequest):
+    """Always 202 for a valid request: it never tells whether the phone or email has a card here."""
+    who = http.caller(router)
+    return http.exactly_once(router, who, lambda: (202, card_link.request_card_link(who, merchantId, body)))
+
+
+@router.post("/v1/merchants/<merchantId>/card-link/open", tags=["web"], status_code=201,
+             operation_id="openCardLink", responses=responses(NotFound, ValidationFailed, ConcurrentUpdate,
+                                                              replies={201: NewCard}))
+def open_card_link(merchantId: str, body: CardLinkOpening):
+    """The card page exchanges a card link's one-time code for a new card token."""
+    who = http.caller(router)
+    return http.exactly_once(router, who, lambda: (201, card_link.open_card_link(merchantId, body)))
 
 
 HTML = {"text/html": {"type": "string"}}

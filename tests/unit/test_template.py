@@ -51,6 +51,8 @@ EXPECTED_ROUTES = {
     ("PATCH", "/v1/me/preferences", "CardFunction"),
     ("GET", "/v1/u/{token}", "CardFunction"),
     ("POST", "/v1/u/{token}", "CardFunction"),
+    ("POST", "/v1/merchants/{merchantId}/card-link", "CardFunction"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
 }

@@ -151,3 +151,10 @@ class Preferences(Reply):
                    language=member.language, consent=ConsentFlags(sms=member.consent_sms, email=member.consent_email),
                    consent_log=[ConsentLogEntry(channel=c.channel, granted=c.granted, at=c.at, source=c.source)
                                 for c in log])
+
+
+class CardLinkAccepted(Reply):
+    """Accepted: the same reply whether or not the contact has a card here."""
+
+    message: str = ("If this phone number or email has a card here, a link to open it is on its way. "
+                    "The link works once, for 30 minutes.")

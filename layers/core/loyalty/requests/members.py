@@ -58,3 +58,16 @@ class PreferencesChange(Body):
     birthday: Birthday | None = None
     language: Language | None = None
     consent: ConsentChoice | None = None
+
+
+class CardLinkRequest(Body):
+    """A member who lost her card asks for its link, by the phone or the email she joined with."""
+
+    phone: str | None = Field(default=None, max_length=32, examples=["+48600100200"])
+    email: str | None = Field(default=None, max_length=254)
+
+
+class CardLinkOpening(Body):
+    """The one-time code of a card link, as the card page read it from the link."""
+
+    code: str = Field(min_length=1, max_length=120)

@@ -120,6 +120,10 @@ def rate_counter_for_address(action: str, merchant_id: str, address_digest: str,
     return f"RATE#{action}#{merchant_id}#ADDR#{address_digest}#{window_start}", "RATE"
 
 
+def rate_counter_for_contact(action: str, merchant_id: str, contact_digest: str, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#CONTACT#{contact_digest}#{window_start}", "RATE"
+
+
 def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:
     return f"RATE#{action}#{merchant_id}#SHARD#{shard}#{window_start}", "RATE"
 

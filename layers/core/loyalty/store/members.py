@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from loyalty.domain.calendar import birthday_month_day, local_day
+from loyalty.domain.messages import Message
 from loyalty.domain.model import (
     VOUCHER_REDEEMED,
     Favourite,
@@ -20,7 +21,7 @@ from loyalty.domain.model import (
 )
 from loyalty.domain.preferences import ConsentChange
 from loyalty.domain.referral import HELD as REFERRAL_HELD
-from loyalty.store import consent, keys, replies
+from loyalty.store import consent, keys, outbox, replies
 from loyalty.store.models import (
     ConsentItem,
     CounterItem,
@@ -326,6 +327,15 @@ def change_profile(update: MemberUpdate, consent_log: list[ConsentChange], *, gu
     txn.commit()
 
 
+def count_with_message(counters: list[CapCounter], message: Message | None) -> None:
+    """Capped counters and, when there is one, an outbox message: one transaction, so a refused request sends
+    nothing and a sent message is always counted."""
+    txn = member_transaction([], counters=counters)
+    if message is not None:
+        outbox.add_to(txn, message)
+    txn.commit()
+
+
 def referral_item(referral: Referral) -> ReferralItem:
     item = ReferralItem(
         *keys.referral(referral.referral_id), referral_id=referral.referral_id, merchant_id=referral.merchant_id,
@@ -457,8 +467,8 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 __all__ = [
     "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate",
-    "change_preferences", "change_profile", "commit", "create_member", "favourites_from_list", "full_ledger",
-    "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
+    "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
     "member_with_history", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
     "redeem_voucher", "referral_count", "referral_item",
 ]
