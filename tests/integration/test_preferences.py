@@ -125,3 +125,32 @@ def test_a_changed_birthday_moves_the_member_in_the_birthday_index(world):
     assert member.member_id not in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "03-01")}
     world.call("PATCH", PREFS, {"birthday": None}, member.headers)
     assert member.member_id not in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "02-29")}
+
+
+@pytest.fixture(scope="module")
+def meter():
+    import os
+
+    import boto3
+
+    from infra.dynamodb_meter import Meter
+
+    meter = Meter(lambda: boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]))
+    meter.install()
+    yield meter
+    meter.uninstall()
+
+
+def test_preferences_are_one_query_whatever_the_ledger_and_the_log_hold(world, meter):
+    member = world.enroll()
+    for receipt in range(3):
+        assert world.staff_scan(member, amount=1500, receipt_id=f"pref-{receipt}").status == 200
+    for turn in range(24):
+        world.call("PATCH", PREFS, {"consent": {"sms": turn % 2 == 1}}, member.headers)
+    with meter.capture() as captured:
+        reply = world.call("GET", PREFS, headers=member.headers)
+    assert [call.operation for call in captured.calls] == ["Query"]
+    log = reply.json["consentLog"]
+    assert len(log) == 20  # the newest 20 of 25 changes
+    assert (log[0]["granted"], log[0]["source"]) == (True, "member")  # the last change first
+    assert [entry["at"] for entry in log] == sorted((entry["at"] for entry in log), reverse=True)
