@@ -18,6 +18,7 @@ from tests.support.world import create_world
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+TIMEOUT_MS = 30_000
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "en-GB", "timezone_id": "Europe/Warsaw"}
 
@@ -26,7 +27,10 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"The browser tests need Chromium at {CHROMIUM}: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A page waits for the local server, whose functions start cold in their own processes on a busy machine.
+    expect.set_options(timeout=TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -44,7 +48,7 @@ def site(server) -> str:
 def phone(chromium, server, site):
     """A fresh phone-sized browser tab: its own storage, so no card is remembered from another test."""
     context = chromium.new_context(**PHONE)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
 
     def to_local_server(route) -> None:
         route.fulfill(response=route.fetch(url=server.base_url + route.request.url[len(site):]))
