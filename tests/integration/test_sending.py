@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from infra.local.queues import LocalQueues, lambda_event
+from infra.local.queues import LocalQueues
 from infra.template import load_template
+from tests.support import messages
 from tests.support.world import new_phone
 
 SENDER = "SenderFunction"
@@ -62,35 +63,15 @@ def customer(world, *, email_consent=True, sms_consent=True, with_email=True, wi
     return Member(member.member_id, member.token, member.card, phone), address
 
 
-def write_message(world, member, *, purpose="marketing", channels=("email", "sms"), campaign_id=None,
-                  run_id=None, created_at=None, message_id=None):
-    from loyalty.domain.messages import Content, Message
-    from loyalty.services import clock
-    from loyalty.store import outbox
-
-    contents = {
-        "email": Content(subject="A treat for you", body="Hello! Unsubscribe: {unsubscribeLink}"),
-        "sms": Content(subject=None, body="Cafe: a treat for you. Stop: {unsubscribeLink}"),
-    }
-    message = Message(
-        message_id=message_id or f"msg_{uuid.uuid4().hex}", merchant_id=world.merchant_id,
-        member_id=member.member_id, purpose=purpose, contents={channel: contents[channel] for channel in channels},
-        created_at=created_at or clock.now(), campaign_id=campaign_id, run_id=run_id,
-    )
-    assert outbox.put(message)
-    return message
+def write_message(world, member, **options):
+    return messages.write_message(world.merchant_id, member.member_id, **options)
 
 
 def deliver(runtime, *message_ids, receive_count=1) -> list[str]:
-    """One batch from the queue, as Lambda delivers it; returns the ids of the queue messages that failed."""
-    from loyalty.services.outbox import queue_body
-
-    received = [{"MessageId": str(uuid.uuid4()), "ReceiptHandle": secrets.token_hex(8), "Body": queue_body(mid),
-                 "Attributes": {"ApproximateReceiveCount": str(receive_count)}} for mid in message_ids]
-    event = lambda_event(received, "arn:aws:sqs:eu-central-1:123456789012:messages", "eu-central-1")
+    """One batch from the queue, as Lambda delivers it; returns the outbox ids whose delivery failed."""
+    event, outbox_ids = messages.delivery_event(*message_ids, receive_count=receive_count)
     reply = runtime.invoke(SENDER, event)
-    by_queue_id = {entry["MessageId"]: entry for entry in received}
-    return [by_queue_id[failure["itemIdentifier"]]["Body"] for failure in reply["batchItemFailures"]]
+    return [outbox_ids[failure["itemIdentifier"]] for failure in reply["batchItemFailures"]]
 
 
 def outcome(message) -> str | None:
@@ -315,14 +296,12 @@ def test_a_provider_failure_is_retried_then_counted_failed(world, runtime, mail,
     member, address = customer(world)
     message = write_message(world, member, channels=("email",), campaign_id="cmp_fail", run_id=f"run_{uuid.uuid4()}")
     settings_env(SENDER_EMAIL="nobody@unverified.example")  # SES refuses an address it has not verified
-    from loyalty.services.outbox import queue_body
-
     for receive in range(1, 5):
-        assert deliver(runtime, message.message_id, receive_count=receive) == [queue_body(message.message_id)]
+        assert deliver(runtime, message.message_id, receive_count=receive) == [message.message_id]
         assert outcome(message) is None
     assert run_counters_or_empty(message) == {}
     # The queue's last receive: counted failed, and left to the queue, which moves it to its dead-letter queue.
-    assert deliver(runtime, message.message_id, receive_count=5) == [queue_body(message.message_id)]
+    assert deliver(runtime, message.message_id, receive_count=5) == [message.message_id]
     assert outcome(message) == "failed"
     assert run_counters(message) == {"failed": 1}
     assert sent_to(mail, address) == []
