@@ -1,5 +1,5 @@
-"""The local stack: reads template.yaml and wires DynamoDB, Lambda, the HTTP API, the scheduler and
-the clock; seeds demo data and prints the banner for `make run` (`python -m infra.local`).
+"""The local stack: reads template.yaml and wires DynamoDB, Lambda, the HTTP API, the scheduler, the
+queues, mail and the clock; seeds demo data and prints the banner for `make run` (`python -m infra.local`).
 
 Tests use `start_local_stack()`. A new emulated service is started and stopped here, next to the
 scheduler, and its local-only routes join the others in `_local_routes`.
