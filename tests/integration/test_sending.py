@@ -169,11 +169,13 @@ def test_a_redelivered_message_is_not_sent_again(world, runtime, mail):
     assert run_counters(message) == {"sent_email": 1}
 
 
-def test_concurrent_deliveries_of_one_message_send_it_once(world, mail):
+@pytest.mark.parametrize("purpose", ["marketing", "transactional"])  # claimed with and without the cap record
+def test_concurrent_deliveries_of_one_message_send_it_once(world, mail, purpose):
     from loyalty.services import sending
 
     member, address = customer(world)
-    message = write_message(world, member, campaign_id="cmp_race", run_id=f"run_{uuid.uuid4().hex[:8]}")
+    message = write_message(world, member, purpose=purpose, campaign_id="cmp_race",
+                            run_id=f"run_{uuid.uuid4().hex[:8]}")
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda _: sending.deliver(message.message_id), range(6)))
     assert results.count("sent_email") == 1 and results.count(None) == 5

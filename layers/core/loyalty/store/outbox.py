@@ -12,7 +12,7 @@ from loyalty.domain.sending import Recipient
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store.models import CampaignRunItem, MemberItem, OutboxItem
-from loyalty.store.transaction import Transaction
+from loyalty.store.transaction import ConditionFailed, Transaction
 
 # A settled message (and the personal words in its body) is kept this long, then DynamoDB's TTL deletes it.
 SETTLED_RETENTION = timedelta(days=90)
@@ -146,17 +146,18 @@ def claim(delivery: Delivery, *, channel: str, claim_id: str, now: datetime, unt
 
     Raises ConditionFailed: "outbox" when another attempt holds or settled the message, "member" when the
     member's record changed (another message took a place under the cap meanwhile)."""
-    txn = Transaction().update(
-        OutboxItem(*keys.outbox(delivery.message.message_id)),
-        [OutboxItem.status.set(SENDING), OutboxItem.channel.set(channel), OutboxItem.claim_id.set(claim_id),
-         OutboxItem.claimed_until.set(until), OutboxItem.attempts.add(1)],
-        "outbox", condition=_claimable(now))
-    if cap_record is not None:
-        read = list(recipient.marketing_sends)
-        same_record = (MemberItem.marketing_sends == read) if read else MemberItem.marketing_sends.does_not_exist()
-        txn.update(MemberItem(*keys.member(recipient.member_id)), [MemberItem.marketing_sends.set(list(cap_record))],
-                   "member", condition=MemberItem.pk.exists() & same_record)
-    txn.commit()
+    item = OutboxItem(*keys.outbox(delivery.message.message_id))
+    actions = [OutboxItem.status.set(SENDING), OutboxItem.channel.set(channel), OutboxItem.claim_id.set(claim_id),
+               OutboxItem.claimed_until.set(until), OutboxItem.attempts.add(1)]
+    if cap_record is None:  # nothing else to write: a plain conditional update costs half a transaction
+        if not _conditional(item, actions, _claimable(now)):
+            raise ConditionFailed({"outbox"})
+        return
+    read = list(recipient.marketing_sends)
+    same_record = (MemberItem.marketing_sends == read) if read else MemberItem.marketing_sends.does_not_exist()
+    Transaction().update(item, actions, "outbox", condition=_claimable(now)).update(
+        MemberItem(*keys.member(recipient.member_id)), [MemberItem.marketing_sends.set(list(cap_record))],
+        "member", condition=MemberItem.pk.exists() & same_record).commit()
 
 
 def _conditional(item: OutboxItem, actions: list, condition) -> bool:
