@@ -22,6 +22,7 @@ TEST_ENV = {
     "LOYALTY_ADMIN_TOKEN": ADMIN_TOKEN,
     "LOYALTY_SIGNING_KEY": "test-signing-key-not-secret",
     "PUBLIC_BASE_URL": "http://loyalty.test",
+    "SENDER_EMAIL": "loyalty@bywalec.example",
     "POWERTOOLS_SERVICE_NAME": "bywalec",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -129,3 +130,16 @@ def settings_env(monkeypatch):
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def mail():
+    """moto's SES v2 and SNS in this process, with the sender address verified: what they accepted, as the
+    local outbox view shows it."""
+    from datetime import UTC, datetime
+
+    from infra.local.mail import LocalMail
+
+    local_mail = LocalMail(os.environ["AWS_REGION"], os.environ["SENDER_EMAIL"], lambda: datetime.now(UTC))
+    local_mail.start()
+    return local_mail
