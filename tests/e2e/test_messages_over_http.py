@@ -130,3 +130,15 @@ def outbox_state(message) -> tuple[str, str | None]:
 
     delivery = outbox.get(message.message_id)
     return delivery.status, delivery.outcome
+
+
+def test_a_lost_card_request_over_http_reaches_the_member_by_sms_with_her_card_link(http, shop):
+    _, _, number = _joined(shop, email=False, consent={"sms": False, "email": False})
+    reply = http.request("POST", f"/v1/merchants/{shop.merchant_id}/card-link", {"phone": number})
+    assert reply.status == 202, reply.raw
+
+    _run_schedules(http)
+
+    (sent,) = _outbox(http, number)  # transactional: no marketing consent needed, only her own number
+    assert sent["channel"] == "sms"
+    assert f"/v1/m/{shop.merchant_id}#card=" in sent["body"]
