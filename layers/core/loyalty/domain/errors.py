@@ -145,3 +145,8 @@ class ServiceUnavailable(LoyaltyError):
 class ReferralAlreadyDecided(LoyaltyError):
     code = "referral_already_decided"
     default_message = "This referral has already been approved or rejected."
+
+
+class SegmentExists(LoyaltyError):
+    code = "segment_exists"
+    default_message = "A segment of this name already exists."

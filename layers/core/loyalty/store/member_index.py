@@ -8,6 +8,7 @@ eventually consistent: a member who joined or visited a moment ago may show a mo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from loyalty.domain.model import MemberSnapshot
@@ -35,7 +36,7 @@ def _roster_snapshot(item: MemberItem) -> MemberSnapshot:
     return MemberSnapshot(
         **_contact(item), visit_count=int(item.visit_count or 0), total_spend=int(item.total_spend or 0),
         balance=int(item.balance or 0), last_visit_at=item.last_visit_at, last_location_id=item.last_location_id,
-        favourite_categories=tuple(item.favourite_categories or ()))
+        favourite_categories=tuple(item.favourite_categories or ()), recent_visits=tuple(item.recent_visits or ()))
 
 
 def _each_shard(query: Callable[[int], Iterator[MemberItem]],
@@ -80,4 +81,29 @@ def roster(merchant_id: str) -> Iterator[MemberSnapshot]:
                        _roster_snapshot)
 
 
-__all__ = ["birthdays_on", "joined_on", "last_visit_between", "last_visit_on", "roster"]
+@dataclass(frozen=True)
+class RosterPosition:
+    """Where a walk through the roster stands: a shard, and the sort key of the last member read in it."""
+
+    shard: int
+    after: str | None = None
+
+
+def roster_from(merchant_id: str, start: RosterPosition | None = None,
+                page_size: int | None = None) -> Iterator[tuple[RosterPosition, MemberSnapshot]]:
+    """The roster like ``roster``, resumable: each member comes with its position, and a walk started at a
+    position goes on right after that member. ``page_size`` bounds each Query (when only a page is wanted)."""
+    first = start.shard if start else 0
+    for shard in range(first, keys.MEMBER_INDEX_SHARDS):
+        partition = keys.roster_partition(merchant_id, shard)
+        resume = None
+        if start and shard == start.shard and start.after:
+            member_pk, member_sk = keys.member(start.after.rpartition("#")[2])
+            resume = {"GSI3PK": {"S": partition}, "GSI3SK": {"S": start.after},
+                      "PK": {"S": member_pk}, "SK": {"S": member_sk}}
+        for item in MemberItem.roster.query(partition, last_evaluated_key=resume, page_size=page_size):
+            yield RosterPosition(shard, item.gsi3sk), _roster_snapshot(item)
+
+
+__all__ = ["RosterPosition", "birthdays_on", "joined_on", "last_visit_between", "last_visit_on", "roster",
+           "roster_from"]
