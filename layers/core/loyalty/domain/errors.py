@@ -150,3 +150,10 @@ class ReferralAlreadyDecided(LoyaltyError):
 class SegmentExists(LoyaltyError):
     code = "segment_exists"
     default_message = "A segment of this name already exists."
+
+
+class InvalidToken(LoyaltyError):
+    """A forged, altered or malformed unsubscribe link."""
+
+    code = "invalid_token"
+    default_message = "This link is not valid. Use the link from the message you received."
