@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-PASS, FAIL, NOT_MEASURED = "PASS", "FAIL", "n/a"
+from infra.bench.driver import CACHE_READS
+
+PASS, FAIL, NOT_MEASURED, INFO = "PASS", "FAIL", "n/a", "info"
+PROJECTED_MEMBERS = 1_000_000  # segment counts walk the roster: their cost is projected linearly to this size
+_READS = ("GetItem", "BatchGetItem", "TransactGetItems", "Query")
 
 
 def verdict(figure: str, ok: bool | None, detail: str) -> dict[str, str]:
@@ -63,9 +67,46 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
         results.append(verdict("same round trips per member scan at two populations", None,
                                "large population skipped (--large 0)"))
 
+    results.extend(segment_count_verdicts(summaries, population))
     results.extend(hot_key_verdicts(hot_keys))
     results.extend(cold_start_verdicts(cold))
     return results
+
+
+def segment_count_verdicts(summaries: list[dict], population: dict[str, Any]) -> list[dict[str, str]]:
+    """Segment counts read the roster index with Query only; their cost per count, and projected linearly."""
+    rows = [s for s in summaries if s["group"] == "segment counts"]
+    if not rows:
+        return [verdict("segment counts read the roster with Query only", None, "not measured")]
+    results = []
+    for row in rows:
+        shapes = row["call_shapes_per_request"]
+        ok = not row["failures"] and all(shape.startswith((*_READS, *CACHE_READS)) for shape in shapes)
+        roster = sum(v for shape, v in shapes.items() if ".GSI3 " in shape)
+        detail = (f"per count: {sum(row['requests_by_api_per_request'].values()):.1f} DynamoDB requests "
+                  f"({roster:.1f} Query pages of the roster index), {row['per_request']['rcu']:.0f} RCU, "
+                  f"handler p50 {row['handler_ms']['p50']:.0f} ms")
+        if row["failures"]:
+            detail += f"; {row['failures']} requests failed, e.g. {row['failure_examples'][0]}"
+        results.append(verdict(f"{row['name']}: Query only, never Scan", ok, detail))
+    projection = segment_count_projection(rows[-1], population)
+    if projection:
+        results.append({"figure": f"segment counts at {PROJECTED_MEMBERS:,} members (projected)", "verdict": INFO,
+                        "detail": projection})
+    return results
+
+
+def segment_count_projection(row: dict, population: dict[str, Any]) -> str | None:
+    members = population.get("large") or population.get("small")
+    if not members:
+        return None
+    scale = PROJECTED_MEMBERS / members
+    shapes = row["call_shapes_per_request"]
+    pages = sum(v for shape, v in shapes.items() if ".GSI3 " in shape)
+    rcu = row["per_request"]["rcu"]
+    return (f"linear in members, from {members:,}: about {pages * scale:,.0f} roster Query pages, {rcu * scale:,.0f} "
+            f"RCU and {row['handler_ms']['p50'] * scale / 1000:,.0f} s of this run's handler time per count "
+            f"(no stated limit; over a Lambda's timeout, so a merchant of that size needs counts kept or cached)")
 
 
 def hot_key_verdicts(hot_keys: dict | None) -> list[dict[str, str]]:

@@ -134,6 +134,15 @@ def condition_of(data: dict[str, Any]) -> Condition:
     return Condition(data["field"], data["op"], tuple(value) if isinstance(value, list) else value)
 
 
+def custom_segment(name: str, match: str, conditions: Iterable[Condition]) -> Segment:
+    """A custom segment, described by its conditions ("visitCount gte 3 and locationId in [...]")."""
+    conditions = tuple(conditions)
+    joiner = " and " if match == "all" else " or "
+    description = joiner.join(f"{c.field} {c.op} {list(c.value) if isinstance(c.value, tuple) else c.value}"
+                              for c in conditions)
+    return Segment(name, description, match, conditions)
+
+
 # --- evaluation -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

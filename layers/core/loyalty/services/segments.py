@@ -55,14 +55,13 @@ def create_segment(caller: Caller, merchant_id: str, request: CreateSegment) -> 
     if len(existing) >= MAX_CUSTOM_SEGMENTS:
         raise ValidationFailed.field("name", f"A business keeps at most {MAX_CUSTOM_SEGMENTS} custom segments.")
     now = clock.now()
-    segment = rules.Segment(request.name, "", request.match, tuple(rules.condition_of(c) for c in conditions))
+    segment = rules.custom_segment(request.name, request.match, (rules.condition_of(c) for c in conditions))
     try:
         store.add_segment(merchant_id, segment, now)
     except ConditionFailed:
         raise SegmentExists(details=[{"field": "name", "message": "A segment of this name exists."}]) from None
     telemetry.count("SegmentsCreated")
-    saved = store.get_segment(merchant_id, segment.name) or segment
-    return SegmentCreated.of(saved, count_members(merchant, [saved], now)[saved.name])
+    return SegmentCreated.of(segment, count_members(merchant, [segment], now)[segment.name])
 
 
 def members_page(caller: Caller, merchant_id: str, name: str, limit: int, cursor: str | None) -> SegmentMembers:

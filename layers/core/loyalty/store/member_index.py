@@ -13,8 +13,9 @@ from datetime import date
 
 from loyalty.domain.model import MemberSnapshot
 from loyalty.store import keys
-from loyalty.store.members import favourites_from_list
+from loyalty.store.members import favourites_from_list, with_index_keys
 from loyalty.store.models import MemberItem
+from loyalty.store.transaction import ConditionFailed, Transaction
 
 _DAY_END = "#~"  # sorts after every "<day>#<memberId>" of that day
 
@@ -74,10 +75,14 @@ def joined_on(merchant_id: str, day: date) -> Iterator[MemberSnapshot]:
         _contact_snapshot)
 
 
+ROSTER_PAGE_SIZE = 250  # members per Query of a whole-roster walk: each reply is parsed in a fraction of a second
+
+
 def roster(merchant_id: str) -> Iterator[MemberSnapshot]:
     """Every member of the merchant, with what segments evaluate; shard by shard, oldest last visit first and
     members who never visited last."""
-    return _each_shard(lambda shard: MemberItem.roster.query(keys.roster_partition(merchant_id, shard)),
+    return _each_shard(lambda shard: MemberItem.roster.query(keys.roster_partition(merchant_id, shard),
+                                                             page_size=ROSTER_PAGE_SIZE),
                        _roster_snapshot)
 
 
@@ -105,5 +110,27 @@ def roster_from(merchant_id: str, start: RosterPosition | None = None,
             yield RosterPosition(shard, item.gsi3sk), _roster_snapshot(item)
 
 
-__all__ = ["RosterPosition", "birthdays_on", "joined_on", "last_visit_between", "last_visit_on", "roster",
-           "roster_from"]
+def add_missing_index_keys(timezone_of: Callable[[str], str | None]) -> int:
+    """One-off migration for members written before the member indexes existed: each member item without a
+    roster key gets its birthday, roster and joined keys, derived from its own fields (``timezone_of`` gives
+    a merchant's timezone). The only Scan in the code base, for an operator to run once; never on a request
+    path. A member that gained its keys meanwhile (a visit) is left as it is. Returns how many were keyed."""
+    keyed = 0
+    for item in MemberItem.scan(MemberItem.gsi3pk.does_not_exist()):
+        timezone = timezone_of(item.merchant_id)
+        if timezone is None:
+            continue
+        with_index_keys(item, timezone)
+        names = ("gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
+        actions = [getattr(MemberItem, name).set(getattr(item, name)) for name in names if getattr(item, name)]
+        try:
+            Transaction().update(MemberItem(item.pk, item.sk), actions, "member",
+                                 condition=MemberItem.pk.exists() & MemberItem.gsi3pk.does_not_exist()).commit()
+        except ConditionFailed:
+            continue
+        keyed += 1
+    return keyed
+
+
+__all__ = ["RosterPosition", "add_missing_index_keys", "birthdays_on", "joined_on", "last_visit_between",
+           "last_visit_on", "roster", "roster_from"]

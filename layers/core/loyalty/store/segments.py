@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
-from loyalty.domain.segments import Condition, Segment
+from loyalty.domain.segments import Condition, Segment, custom_segment
 from loyalty.store import keys
 from loyalty.store.models import SegmentItem
 from loyalty.store.transaction import Transaction
@@ -19,18 +19,12 @@ def _to_segment(item: SegmentItem) -> Segment:
         value = data["value"]
         value = tuple(_plain(v) for v in value) if isinstance(value, list) else _plain(value)
         conditions.append(Condition(data["field"], data["op"], value))
-    return Segment(item.name, _describe(item.match, conditions), item.match, tuple(conditions))
+    return custom_segment(item.name, item.match, conditions)
 
 
 def _plain(value: object) -> object:
     # Numbers come back from the untyped list as floats or Decimals; conditions compare whole numbers.
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-def _describe(match: str, conditions: list[Condition]) -> str:
-    joiner = " and " if match == "all" else " or "
-    return joiner.join(f"{c.field} {c.op} {list(c.value) if isinstance(c.value, tuple) else c.value}"
-                       for c in conditions)
 
 
 def add_segment(merchant_id: str, segment: Segment, now: datetime) -> None:
