@@ -202,6 +202,65 @@ def dynamodb_actions(template: dict[str, Any], logical_id: str) -> set[str]:
     }
 
 
+def managed_policy_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """The statements of the template's own managed policies (AWS::IAM::ManagedPolicy) a function references."""
+    statements = []
+    for policy in function_properties(template, logical_id).get("Policies") or []:
+        referenced = template["Resources"].get(policy.get("Ref")) if isinstance(policy, dict) else None
+        if isinstance(referenced, dict) and referenced.get("Type") == "AWS::IAM::ManagedPolicy":
+            statements += as_list(referenced["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def service_actions(template: dict[str, Any], logical_id: str, service: str, *, managed: bool = False) -> set[str]:
+    """The actions of one service (``sqs``, ``ses``, ``sns``) a function's inline statements allow; with
+    ``managed``, also those of the template's managed policies it references."""
+    statements = policy_statements(template, logical_id)
+    if managed:
+        statements = statements + managed_policy_statements(template, logical_id)
+    return {
+        action
+        for statement in statements
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action"))
+        if str(action).startswith(f"{service}:")
+    }
+
+
+SQS_QUEUE = "AWS::SQS::Queue"
+
+
+@dataclass(frozen=True)
+class QueueEventSource:
+    """A function's SQS event: Lambda polls the queue and invokes the function with batches of messages."""
+
+    function_logical_id: str
+    event_name: str
+    queue_logical_id: str
+    batch_size: int = 10
+    reports_batch_item_failures: bool = False
+    enabled: bool = True
+
+
+def queue_event_sources(template: dict[str, Any]) -> list[QueueEventSource]:
+    sources = []
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        for event_name, event in (function_properties(template, logical_id).get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") != "SQS":
+                continue
+            props = event.get("Properties") or {}
+            queue = props.get("Queue")
+            if not (isinstance(queue, dict) and "Fn::GetAtt" in queue):
+                raise ValueError(f"{logical_id}.{event_name}: Queue must be !GetAtt <queue in this template>.Arn")
+            sources.append(QueueEventSource(
+                function_logical_id=logical_id, event_name=str(event_name), queue_logical_id=queue["Fn::GetAtt"][0],
+                batch_size=int(props.get("BatchSize", 10)),
+                reports_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                enabled=props.get("Enabled") is not False,
+            ))
+    return sources
+
+
 def layer_content_uris(template: dict[str, Any]) -> list[str]:
     return [
         str(layer.get("Properties", {}).get("ContentUri", ""))

@@ -22,6 +22,7 @@ TEST_ENV = {
     "LOYALTY_ADMIN_TOKEN": ADMIN_TOKEN,
     "LOYALTY_SIGNING_KEY": "test-signing-key-not-secret",
     "PUBLIC_BASE_URL": "http://loyalty.test",
+    "SENDER_EMAIL": "loyalty@bywalec.example",
     "POWERTOOLS_SERVICE_NAME": "bywalec",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -72,6 +73,17 @@ def dynamodb_usage():
 
 
 @pytest.fixture(scope="session")
+def server():
+    """The local server, started once for the end-to-end and browser tests: real HTTP, handlers in worker
+    processes. One per run: a process holds one local stack at a time."""
+    from infra.local.stack import start_local_stack
+
+    # Several execution environments per function: concurrent requests really run concurrently.
+    with start_local_stack(port=0, concurrency=6) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
 def runtime(dynamodb_usage):
     """The template's functions, run in this process one invocation at a time."""
     from infra.local.lambda_runtime import LambdaRuntime
@@ -118,3 +130,16 @@ def settings_env(monkeypatch):
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def mail():
+    """moto's SES v2 and SNS in this process, with the sender address verified: what they accepted, as the
+    local outbox view shows it."""
+    from datetime import UTC, datetime
+
+    from infra.local.mail import LocalMail
+
+    local_mail = LocalMail(os.environ["AWS_REGION"], os.environ["SENDER_EMAIL"], lambda: datetime.now(UTC))
+    local_mail.start()
+    return local_mail

@@ -1,4 +1,4 @@
-"""Merchant administration: merchants (admin), locations, staff keys, program, counter codes."""
+"""Merchant administration: merchants (admin), locations, staff keys, program, counter codes, messaging."""
 
 from typing import Annotated, Literal
 
@@ -17,11 +17,12 @@ from loyalty.replies.merchants import (
     Location,
     LocationList,
     MerchantCreated,
+    MessagingSettings,
     OwnerKey,
     StaffKey,
 )
-from loyalty.requests.merchants import CreateApiKey, CreateLocation, CreateMerchant
-from loyalty.services import api_keys, merchants
+from loyalty.requests.merchants import CreateApiKey, CreateLocation, CreateMerchant, UpdateMessagingSettings
+from loyalty.services import api_keys, merchants, messaging
 
 router = Router()
 
@@ -103,6 +104,18 @@ def counter_code(merchantId: str, locationId: str,
     if format == "png":
         return Response(200, "image/png", reply.png(), headers=no_store)
     return Response(200, "application/json", http.json_reply(200, reply.body).body, headers=no_store)
+
+
+@router.get("/v1/merchants/<merchantId>/messaging", tags=["messaging"], security=KEY,
+            operation_id="getMessagingSettings", responses=responses(*KEY_CHECKS))
+def get_messaging(merchantId: str) -> MessagingSettings:
+    return messaging.get_settings(http.caller(router), merchantId)
+
+
+@router.put("/v1/merchants/<merchantId>/messaging", tags=["messaging"], security=KEY,
+            operation_id="updateMessagingSettings", responses=responses(*KEY_CHECKS))
+def put_messaging(merchantId: str, body: UpdateMessagingSettings) -> MessagingSettings:
+    return messaging.put_settings(http.caller(router), merchantId, body)
 
 
 app = make_resolver(router)

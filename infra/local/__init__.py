@@ -9,9 +9,12 @@ file name:
 - `scheduler.py`: EventBridge Scheduler / rules (`ScheduleV2` and `Schedule` events)
 - `clock.py`: a local-only clock offset shared by every function and the schedules
 - `dynamodb.py`: DynamoDB (embedded moto, requests serialized)
+- `queues.py`: SQS (the template's queues and redrive policies in moto, event source mappings polling
+  them into functions with partial batch failures)
+- `mail.py`: SES v2 and SNS SMS (moto, a verified sender identity) and `GET /_local/outbox`
 - `stack.py`: reads template.yaml, wires the pieces, seeds, prints the banner (`python -m infra.local`)
 
-A new service (SQS queues, DynamoDB streams, SES/SNS mail) gets its own module here, invokes
+A new service (DynamoDB streams, say) gets its own module here, invokes
 functions through `LambdaRuntime.invoke`, reads time from the `LocalClock`, and is wired, together
 with any local-only routes it offers (such as `GET /_local/outbox`), in `stack.py`.
 """

@@ -1,5 +1,5 @@
-"""The local stack: reads template.yaml and wires DynamoDB, Lambda, the HTTP API, the scheduler and
-the clock; seeds demo data and prints the banner for `make run` (`python -m infra.local`).
+"""The local stack: reads template.yaml and wires DynamoDB, Lambda, the HTTP API, the scheduler, the
+queues, mail and the clock; seeds demo data and prints the banner for `make run` (`python -m infra.local`).
 
 Tests use `start_local_stack()`. A new emulated service is started and stopped here, next to the
 scheduler, and its local-only routes join the others in `_local_routes`.
@@ -22,6 +22,8 @@ from infra.local import DEFAULT_REGION
 from infra.local.clock import LocalClock
 from infra.local.http_api import HttpApi, HttpServer, LocalRoute
 from infra.local.lambda_runtime import LambdaRuntime
+from infra.local.mail import LocalMail
+from infra.local.queues import LocalQueues
 from infra.local.scheduler import Scheduler, rate_seconds
 from infra.template import ROOT, ensure_table, schedule_events
 
@@ -29,6 +31,9 @@ DEFAULT_TABLE_NAME = "bywalec-local"
 DEFAULT_PORT = 3000
 # Execution environments per function for the local server (LOCAL_LAMBDA_CONCURRENCY to change).
 DEFAULT_CONCURRENCY = 4
+# Emails come from this address; the local SES knows it as a verified identity.
+DEFAULT_SENDER_EMAIL = "loyalty@bywalec.example"
+MESSAGING_SERVICES = ("SQS", "SESV2", "SNS")
 
 
 @dataclass
@@ -40,11 +45,14 @@ class LocalStack:
     runtime: LambdaRuntime
     scheduler: Scheduler
     clock: LocalClock
+    queues: LocalQueues
+    mail: LocalMail
     table_name: str
     dynamodb_endpoint: str
     seed: dict[str, Any] | None = None
     _server: HttpServer | None = None
     _dynamodb: Any = None
+    _messaging: Any = None
     _previous_env: dict[str, str | None] = field(default_factory=dict)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
@@ -56,10 +64,14 @@ class LocalStack:
             self._server.close()
             self._server = None
         self.scheduler.stop()
+        self.queues.stop()
         self.runtime.close()
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
+        if self._messaging is not None:
+            self._messaging.stop()
+            self._messaging = None
         _restore(self._previous_env)
         self._previous_env = {}
         _forget_cached_settings()
@@ -91,6 +103,7 @@ def local_environment(base_url: str, environ: dict[str, str] | None = None) -> d
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PUBLIC_BASE_URL": base_url,
+        "SENDER_EMAIL": DEFAULT_SENDER_EMAIL,
     }
     return {key: environ.get(key) or value for key, value in defaults.items()}
 
@@ -116,7 +129,7 @@ def start_local_stack(
     # Bind first: PUBLIC_BASE_URL must carry the real port before any handler is imported.
     server = HttpServer(host, port)
     previous: dict[str, str | None] = {}
-    dynamodb = None
+    dynamodb = messaging = queues = None
     try:
         overrides = env_overrides or {}
         environ = {k: v for k, v in os.environ.items() if k not in overrides}
@@ -130,6 +143,19 @@ def start_local_stack(
             dynamodb = EmbeddedDynamoDB(host="127.0.0.1")
             endpoint = dynamodb.start()
         env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        # Queues, email and SMS: moto in this process (the outbox view reads its records), on the embedded
+        # DynamoDB's endpoint when there is one, else on an endpoint of their own.
+        messaging_endpoint = environ.get("AWS_ENDPOINT_URL_SQS")
+        if not messaging_endpoint:
+            if dynamodb is None:
+                from infra.local.dynamodb import EmbeddedDynamoDB
+
+                messaging = EmbeddedDynamoDB(host="127.0.0.1")  # moto's server answers for every service
+                messaging_endpoint = messaging.start()
+            else:
+                messaging_endpoint = endpoint
+        for service in MESSAGING_SERVICES:
+            env[f"AWS_ENDPOINT_URL_{service}"] = environ.get(f"AWS_ENDPOINT_URL_{service}") or messaging_endpoint
         for key, value in env.items():
             previous[key] = os.environ.get(key)
             os.environ[key] = value
@@ -143,16 +169,27 @@ def start_local_stack(
         clock = LocalClock()
         runtime = LambdaRuntime(root=root, region=env["AWS_REGION"], concurrency=concurrency, clock=clock)
         ensure_table(client, env["TABLE_NAME"], runtime.template)
-        scheduler = Scheduler(schedule_events(runtime.template), runtime, clock, runtime.region)
-        api = HttpApi(runtime, _local_routes(clock, scheduler))
+        queues = LocalQueues(runtime.template, runtime, runtime.region, endpoint_url=env["AWS_ENDPOINT_URL_SQS"])
+        for key, value in queues.create().items():  # e.g. MESSAGE_QUEUE_URL: !Ref MessageQueue
+            env[key] = value
+            previous.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        _forget_cached_settings()
+        mail = LocalMail(runtime.region, env.get("SENDER_EMAIL"), clock.now, endpoint_url=env["AWS_ENDPOINT_URL_SESV2"])
+        mail.start()
+        scheduler = Scheduler(schedule_events(runtime.template), runtime, clock, runtime.region,
+                              drain_queues=queues.drain)
+        api = HttpApi(runtime, _local_routes(clock, scheduler, mail))
     except BaseException:
         server.close()
-        if dynamodb is not None:
-            dynamodb.stop()
+        for started in (dynamodb, messaging):
+            if started is not None:
+                started.stop()
         _restore(previous)
         raise
 
     server.serve(api)
+    queues.start()
     if run_schedules:
         scheduler.start()
     stack = LocalStack(
@@ -163,10 +200,13 @@ def start_local_stack(
         runtime=runtime,
         scheduler=scheduler,
         clock=clock,
+        queues=queues,
+        mail=mail,
         table_name=env["TABLE_NAME"],
         dynamodb_endpoint=endpoint,
         _server=server,
         _dynamodb=dynamodb,
+        _messaging=messaging,
         _previous_env=previous,
     )
     if seed:
@@ -178,9 +218,8 @@ def start_local_stack(
     return stack
 
 
-def _local_routes(clock: LocalClock, scheduler: Scheduler) -> list[LocalRoute]:
-    # GET /_local/outbox joins these once mail (SES, SNS) is emulated.
-    return [*clock.local_routes(), *scheduler.local_routes()]
+def _local_routes(clock: LocalClock, scheduler: Scheduler, mail: LocalMail) -> list[LocalRoute]:
+    return [*clock.local_routes(), *scheduler.local_routes(), *mail.local_routes()]
 
 
 def _restore(previous: dict[str, str | None]) -> None:
@@ -228,7 +267,8 @@ def _print_banner(stack: LocalStack, seeded: dict[str, Any] | None, embedded: bo
         lines.append(f"  schedule:     {schedule.function_logical_id}.{schedule.event_name} ({when})")
     lines.extend([
         f"  clock:        GET/POST {stack.base_url}/_local/clock {{\"offsetSeconds\": 86400}} moves time",
-        f"  schedules:    POST {stack.base_url}/_local/schedules/run fires them all now",
+        f"  schedules:    POST {stack.base_url}/_local/schedules/run fires them all now and drains the queues",
+        f"  outbox:       GET {stack.base_url}/_local/outbox shows every email and SMS sent",
     ])
     if seeded:
         labels = [

@@ -93,7 +93,8 @@ def test_local_routes_are_in_neither_the_template_nor_the_openapi_document(serve
 
     from infra.template import ROOT, http_routes
 
-    assert {route.path for route in server.api.local_routes} == {"/_local/clock", "/_local/schedules/run"}
+    assert {route.path for route in server.api.local_routes} == {"/_local/clock", "/_local/schedules/run",
+                                                                 "/_local/outbox"}
     assert not [route for route in http_routes(server.runtime.template) if "_local" in route.path]
     document = json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert not [path for path in document["paths"] if "_local" in path]

@@ -22,6 +22,7 @@ from infra.template import (
     load_template,
     policy_statements,
     resources_of_type,
+    service_actions,
 )
 from tests.support.dynamodb_usage import invocation_key, uses_of
 
@@ -104,6 +105,36 @@ def test_index_arns_are_granted_only_where_an_index_is_queried(request, template
     _require_whole_suite(request)
     for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
         assert _grants_index(template, logical_id) == bool(dynamodb_usage.indexes(logical_id)), logical_id
+
+
+# Queues, email and SMS. A function may also hold the shared MessageDispatchPolicy (sqs:SendMessage to the
+# message queue) as one of the functions that write outbox messages; its own statements must all be used.
+
+MESSAGING_IAM_SERVICES = ("sqs", "ses", "sns")
+
+
+def _messaging_grants(template: dict, logical_id: str, *, managed: bool) -> set[str]:
+    return {action for service in MESSAGING_IAM_SERVICES
+            for action in service_actions(template, logical_id, service, managed=managed)}
+
+
+def test_no_function_sends_a_queue_email_or_sms_action_it_is_not_granted(template, dynamodb_usage):
+    missing = _nonempty({
+        logical_id: dynamodb_usage.messaging.get(logical_id, set()) - _messaging_grants(template, logical_id,
+                                                                                       managed=True)
+        for logical_id in resources_of_type(template, SERVERLESS_FUNCTION)
+    })
+    assert not missing, f"grant these in template.yaml: {missing}"
+
+
+def test_each_function_states_only_the_queue_email_and_sms_actions_it_sends(request, template, dynamodb_usage):
+    _require_whole_suite(request)
+    unused = _nonempty({
+        logical_id: _messaging_grants(template, logical_id, managed=False) - dynamodb_usage.messaging.get(logical_id,
+                                                                                                          set())
+        for logical_id in resources_of_type(template, SERVERLESS_FUNCTION)
+    })
+    assert not unused, f"remove these grants from template.yaml: {unused}"
 
 
 # How calls become IAM actions

@@ -565,7 +565,7 @@ def test_malformed_json_on_a_local_route_is_400(stack):
 
 
 def test_unknown_local_route_is_404_and_wrong_method_405(stack):
-    status, _, body = _request(stack, "GET", "/_local/outbox")
+    status, _, body = _request(stack, "GET", "/_local/nothing-here")
     assert (status, json.loads(body)["error"]["code"]) == (404, "not_found")
     status, headers, body = _request(stack, "DELETE", "/_local/clock")
     assert (status, json.loads(body)["error"]["code"]) == (405, "method_not_allowed")

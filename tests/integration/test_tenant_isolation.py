@@ -46,6 +46,9 @@ def _requests(world, intruder):
             f"/v1/merchants/{m}/referrals/{referral}/approve", None),
         ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject"): (
             f"/v1/merchants/{m}/referrals/{referral}/reject", None),
+        ("GET", "/v1/merchants/{merchantId}/messaging"): (f"/v1/merchants/{m}/messaging", None),
+        ("PUT", "/v1/merchants/{merchantId}/messaging"): (f"/v1/merchants/{m}/messaging",
+                                                          {"maxPerMemberPer7Days": 50}),
     }
 
 
@@ -64,6 +67,9 @@ NOT_MERCHANT_ROUTES = {
     ("POST", "/v1/merchants"), ("POST", "/v1/merchants/{merchantId}/owner-key"),
     ("GET", "/v1/me"), ("GET", "/v1/me/referral"), ("POST", "/v1/me/rewards"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}"), ("GET", "/v1/m/{merchantId}"), ("GET", "/v1/health"),
+    ("GET", "/v1/me/preferences"), ("PATCH", "/v1/me/preferences"), ("GET", "/v1/u/{token}"),
+    ("POST", "/v1/u/{token}"), ("POST", "/v1/merchants/{merchantId}/card-link"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open"),
 }
 
 
@@ -90,6 +96,8 @@ def test_every_merchant_route_answers_404_to_another_merchants_owner(world, othe
     assert program == world.program
     locations = world.call("GET", f"/v1/merchants/{world.merchant_id}/locations", headers=world.owner).json
     assert [loc["name"] for loc in locations["locations"]] == ["Old Town", "Riverside"]
+    messaging = world.call("GET", f"/v1/merchants/{world.merchant_id}/messaging", headers=world.owner).json
+    assert messaging["maxPerMemberPer7Days"] == 2  # the defaults: the intruder saved nothing
 
 
 def test_member_token_of_another_merchant_is_unknown_to_staff(world, other_world):

@@ -1,4 +1,4 @@
-"""Which DynamoDB actions each function's handler sends, recorded while the tests invoke it.
+"""Which DynamoDB (and SQS, SES, SNS) actions each function's handler sends, recorded while the tests invoke it.
 
 Every botocore client calls `BaseClient._make_api_call`; while a handler runs (the local API's
 `invoke`, keyed by the function's logical id), each DynamoDB call is translated into the IAM actions
@@ -38,6 +38,16 @@ def uses_of(operation: str, params: dict[str, Any]) -> set[Use]:
     return {Use(f"dynamodb:{operation}", params.get("IndexName"))}
 
 
+# Messaging calls and the IAM action each needs (SES v2's SendEmail, raw MIME included, is ses:SendEmail).
+_MESSAGING_ACTIONS = {("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sesv2", "SendEmail"): "ses:SendEmail"}
+_IAM_PREFIX = {"sesv2": "ses"}
+MESSAGING_SERVICES = ("sqs", "sesv2", "sns")
+
+
+def messaging_action(service: str, operation: str) -> str:
+    return _MESSAGING_ACTIONS.get((service, operation), f"{_IAM_PREFIX.get(service, service)}:{operation}")
+
+
 def invocation_key(event: Any) -> str:
     """What a test exercised: the HTTP route key, or the payload of a direct (scheduled) invocation."""
     if isinstance(event, dict) and "routeKey" in event:
@@ -50,6 +60,7 @@ class DynamoDBUsage:
         self._current = threading.local()
         self._lock = threading.Lock()
         self.uses: dict[str, set[Use]] = defaultdict(set)
+        self.messaging: dict[str, set[str]] = defaultdict(set)  # SQS, SES and SNS actions per function
         self.invoked: dict[str, set[str]] = defaultdict(set)
         self._installed = False
 
@@ -64,10 +75,14 @@ class DynamoDBUsage:
         def _make_api_call(client: Any, operation_name: str, api_params: dict) -> Any:
             function = getattr(usage._current, "function", None)
             # The benchmark meter's own client reads item sizes and schemas: instrumentation, not the function.
-            if (function is not None and client.meta.service_model.service_name == "dynamodb"
+            service = client.meta.service_model.service_name
+            if (function is not None and service == "dynamodb"
                     and not getattr(client, "is_meter_client", False)):
                 with usage._lock:
                     usage.uses[function] |= uses_of(operation_name, api_params)
+            elif function is not None and service in MESSAGING_SERVICES:
+                with usage._lock:
+                    usage.messaging[function].add(messaging_action(service, operation_name))
             return original(client, operation_name, api_params)
 
         BaseClient._make_api_call = _make_api_call

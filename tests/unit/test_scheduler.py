@@ -12,13 +12,23 @@ from infra.local.scheduler import Scheduler, rate_seconds
 from infra.template import ScheduleEvent, load_template, schedule_events
 
 
+def _schedules_of(function_logical_id: str) -> list[ScheduleEvent]:
+    return [event for event in schedule_events(load_template()) if event.function_logical_id == function_logical_id]
+
+
 def test_the_template_schedules_the_hourly_reward_expiry():
-    (expiry,) = schedule_events(load_template())
+    (expiry,) = _schedules_of("RewardExpiryFunction")
     assert (expiry.function_logical_id, expiry.event_name, expiry.kind) == ("RewardExpiryFunction", "ExpireRewards",
                                                                            "ScheduleV2")
     assert rate_seconds(expiry.expression) == 3600
     assert expiry.input is None  # EventBridge Scheduler then delivers {}
     assert expiry.enabled
+
+
+def test_the_template_sweeps_the_outbox_every_five_minutes():
+    (sweep,) = _schedules_of("SenderFunction")
+    assert (sweep.event_name, sweep.kind, rate_seconds(sweep.expression)) == ("SweepOutbox", "ScheduleV2", 300)
+    assert sweep.input == '{"job": "sweep-outbox"}'
 
 
 @pytest.mark.parametrize(("expression", "seconds"), [

@@ -34,6 +34,8 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("PUT", "/v1/merchants/{merchantId}/program", "MerchantsFunction"),
     ("GET", "/v1/merchants/{merchantId}/locations/{locationId}/counter-code", "MerchantsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/messaging", "MerchantsFunction"),
+    ("PUT", "/v1/merchants/{merchantId}/messaging", "MerchantsFunction"),
     ("POST", "/v1/merchants/{merchantId}/members", "EnrollFunction"),
     ("POST", "/v1/merchants/{merchantId}/members/search", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/members/{memberId}", "EnrollFunction"),
@@ -50,13 +52,19 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve", "ReferralFunction"),
     ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject", "ReferralFunction"),
     ("GET", "/v1/me", "CardFunction"),
+    ("GET", "/v1/me/preferences", "CardFunction"),
+    ("PATCH", "/v1/me/preferences", "CardFunction"),
+    ("GET", "/v1/u/{token}", "CardFunction"),
+    ("POST", "/v1/u/{token}", "CardFunction"),
+    ("POST", "/v1/merchants/{merchantId}/card-link", "CardFunction"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
 }
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "RewardExpiryFunction",
+    "RewardExpiryFunction", "SenderFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -98,6 +106,7 @@ def test_globals(template):
         "SIGNING_KEY_PARAMETER": {"Ref": "SigningKeyParameterName"},
         "ADMIN_TOKEN_PARAMETER": {"Ref": "AdminTokenParameterName"},
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        "MESSAGE_QUEUE_URL": {"Ref": "MessageQueue"},
         "POWERTOOLS_SERVICE_NAME": "bywalec",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_METRICS_NAMESPACE": "Bywalec",
@@ -200,8 +209,54 @@ def test_function_policies_name_only_dynamodb_data_actions_on_the_table_and_its_
         for statement in statements:
             assert statement["Effect"] == "Allow"
             assert all("*" not in action for action in as_list(statement["Action"])), logical_id
-            resources = as_list(statement["Resource"])
-            assert resources in ([TABLE_ARN], [TABLE_ARN, INDEX_ARN]), logical_id
+            if any(str(action).startswith("dynamodb:") for action in as_list(statement["Action"])):
+                assert all(str(action).startswith("dynamodb:") for action in as_list(statement["Action"]))
+                resources = as_list(statement["Resource"])
+                assert resources in ([TABLE_ARN], [TABLE_ARN, INDEX_ARN]), logical_id
+
+
+MESSAGE_QUEUE_ARN = {"Fn::GetAtt": ["MessageQueue", "Arn"]}
+SES_IDENTITY_ARN = {"Fn::If": [
+    "HasSenderIdentity",
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmailAddress}"},
+]}
+
+
+def test_messaging_grants_name_their_resource(template):
+    """Email only from the configured SES identity, queueing only to the message queue; an SMS to a phone
+    number has no resource ARN, so sns:Publish is the one grant on "*", and only the sender has it."""
+    allowed = {("ses:SendEmail", json.dumps(SES_IDENTITY_ARN)),
+               ("sqs:SendMessage", json.dumps(MESSAGE_QUEUE_ARN)), ("sns:Publish", json.dumps("*"))}
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        for statement in policy_statements(template, logical_id):
+            for action in as_list(statement["Action"]):
+                if str(action).split(":")[0] in ("ses", "sns", "sqs"):
+                    assert (action, json.dumps(statement["Resource"])) in allowed, (logical_id, action)
+                    if action == "sns:Publish":
+                        assert logical_id == "SenderFunction"
+    dispatch = template["Resources"]["MessageDispatchPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert dispatch == [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": MESSAGE_QUEUE_ARN}]
+
+
+def test_the_message_queue_feeds_the_sender_and_gives_up_into_a_watched_dead_letter_queue(template):
+    queue = template["Resources"]["MessageQueue"]["Properties"]
+    sender = function_properties(template, "SenderFunction")
+    redrive = queue["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["MessageDeadLetterQueue", "Arn"]}
+    # The sender counts a message failed on the receive after which the queue moves it to the DLQ.
+    assert str(redrive["maxReceiveCount"]) == sender["Environment"]["Variables"]["MESSAGE_MAX_RECEIVES"]
+    assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert template["Resources"]["MessageDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert _alarms_reading(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                           QueueName={"Fn::GetAtt": ["MessageDeadLetterQueue", "QueueName"]})
+    (event,) = [e["Properties"] for e in sender["Events"].values() if e["Type"] == "SQS"]
+    assert event["Queue"] == MESSAGE_QUEUE_ARN
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BatchSize"] <= 10
+    assert sender["Environment"]["Variables"]["SENDER_EMAIL"] == {"Ref": "SenderEmailAddress"}
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["MESSAGE_QUEUE_URL"] == {"Ref": "MessageQueue"}
 
 
 def test_secrets_are_readable_by_parameter_arn_only(template):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
 
 from loyalty.domain.model import ApiKey as ApiKeyRecord
 from loyalty.domain.model import Location as LocationRecord
 from loyalty.domain.program import Program
 from loyalty.replies.base import Instant, Reply
+
+if TYPE_CHECKING:
+    from loyalty.domain.sending import MessagingSettings as MessagingSettingsRecord
 
 
 class MerchantCreated(Reply):
@@ -79,3 +84,22 @@ class CounterCode(Reply):
     # The previous window is still accepted, so a code shown until validUntil works one window longer.
     valid_until: Instant
     refresh_after_seconds: int
+
+
+class QuietHours(Reply):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class MessagingSettings(Reply):
+    sender_name: str | None
+    reply_to: str | None
+    notify_email: str | None
+    max_per_member_per_7_days: int
+    quiet_hours: QuietHours
+
+    @classmethod
+    def of(cls, settings: MessagingSettingsRecord) -> MessagingSettings:
+        return cls(sender_name=settings.sender_name, reply_to=settings.reply_to, notify_email=settings.notify_email,
+                   max_per_member_per_7_days=settings.max_per_member_per_7_days,
+                   quiet_hours=QuietHours(from_=settings.quiet_hours_from, to=settings.quiet_hours_to))

@@ -7,11 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from loyalty.domain.messages import DONE, PENDING, Content, Delivery, Message
+from loyalty.domain.messages import DONE, HELD, PENDING, SENDING, Content, Delivery, Message
+from loyalty.domain.sending import Recipient
 from loyalty.settings import get_settings
 from loyalty.store import keys
-from loyalty.store.models import CampaignRunItem, OutboxItem
-from loyalty.store.transaction import Transaction
+from loyalty.store.models import CampaignRunItem, MemberItem, OutboxItem
+from loyalty.store.transaction import ConditionFailed, Transaction
+
+# A settled message (and the personal words in its body) is kept this long, then DynamoDB's TTL deletes it.
+SETTLED_RETENTION = timedelta(days=90)
+_RECIPIENT_FIELDS = ("member_id", "merchant_id", "name", "phone", "email", "consent_sms", "consent_email",
+                     "marketing_sends")
 
 
 def _iso(value: datetime) -> str:
@@ -112,3 +118,83 @@ def postpone(message_id: str, until: datetime) -> bool:
             return False
         raise
     return True
+
+
+# --- the sender's reads and state transitions -------------------------------------------------------------
+
+def recipient(member_id: str) -> Recipient | None:
+    """The member as the sender needs it, read when it sends (a consent withdrawn after queueing applies)."""
+    try:
+        item = MemberItem.get(*keys.member(member_id), consistent_read=True,
+                              attributes_to_get=[getattr(MemberItem, name).attr_name for name in _RECIPIENT_FIELDS])
+    except DoesNotExist:
+        return None
+    return Recipient(member_id=item.member_id, merchant_id=item.merchant_id, name=item.name, phone=item.phone,
+                     email=item.email, consent_sms=bool(item.consent_sms), consent_email=bool(item.consent_email),
+                     marketing_sends=tuple(item.marketing_sends or ()))
+
+
+def _claimable(now: datetime):
+    """Not settled, and no live delivery attempt holds it."""
+    return (OutboxItem.status != DONE) & (OutboxItem.claimed_until.does_not_exist() | (OutboxItem.claimed_until <= now))
+
+
+def claim(delivery: Delivery, *, channel: str, claim_id: str, now: datetime, until: datetime,
+          recipient: Recipient, cap_record: tuple[str, ...] | None) -> None:
+    """Takes the message for one delivery attempt until ``until``; with ``cap_record`` it also writes the
+    member's frequency-cap record, on condition that the record is still the one read (``recipient``).
+
+    Raises ConditionFailed: "outbox" when another attempt holds or settled the message, "member" when the
+    member's record changed (another message took a place under the cap meanwhile)."""
+    item = OutboxItem(*keys.outbox(delivery.message.message_id))
+    actions = [OutboxItem.status.set(SENDING), OutboxItem.channel.set(channel), OutboxItem.claim_id.set(claim_id),
+               OutboxItem.claimed_until.set(until), OutboxItem.attempts.add(1)]
+    if cap_record is None:  # nothing else to write: a plain conditional update costs half a transaction
+        if not _conditional(item, actions, _claimable(now)):
+            raise ConditionFailed({"outbox"})
+        return
+    read = list(recipient.marketing_sends)
+    same_record = (MemberItem.marketing_sends == read) if read else MemberItem.marketing_sends.does_not_exist()
+    Transaction().update(item, actions, "outbox", condition=_claimable(now)).update(
+        MemberItem(*keys.member(recipient.member_id)), [MemberItem.marketing_sends.set(list(cap_record))],
+        "member", condition=MemberItem.pk.exists() & same_record).commit()
+
+
+def _conditional(item: OutboxItem, actions: list, condition) -> bool:
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def settle(delivery: Delivery, outcome: str, *, now: datetime, channel: str | None = None,
+           claim_id: str | None = None) -> bool:
+    """Records the message's outcome and takes it out of the sweep's index. With ``claim_id`` only the attempt
+    holding the claim may; without, only while no attempt holds it. False when that did not hold."""
+    condition = ((OutboxItem.status == SENDING) & (OutboxItem.claim_id == claim_id)) if claim_id else _claimable(now)
+    actions = [OutboxItem.status.set(DONE), OutboxItem.outcome.set(outcome), OutboxItem.finished_at.set(now),
+               OutboxItem.claimed_until.remove(), OutboxItem.gsi1pk.remove(), OutboxItem.gsi1sk.remove(),
+               OutboxItem.ttl.set(now + SETTLED_RETENTION)]
+    if channel:
+        actions.append(OutboxItem.channel.set(channel))
+    return _conditional(OutboxItem(*keys.outbox(delivery.message.message_id)), actions, condition)
+
+
+def hold(delivery: Delivery, *, release_at: datetime, now: datetime) -> bool:
+    """Keeps the message until ``release_at``; the sweep dispatches it again then."""
+    gsi_pk, gsi_sk = keys.outbox_due_index(delivery.message.message_id, _iso(release_at))
+    return _conditional(
+        OutboxItem(*keys.outbox(delivery.message.message_id)),
+        [OutboxItem.status.set(HELD), OutboxItem.release_at.set(release_at), OutboxItem.claimed_until.remove(),
+         OutboxItem.gsi1pk.set(gsi_pk), OutboxItem.gsi1sk.set(gsi_sk)],
+        _claimable(now))
+
+
+def release_claim(delivery: Delivery, *, claim_id: str, now: datetime) -> bool:
+    """A failed attempt lets go at once, so the queue's next delivery may try again."""
+    return _conditional(OutboxItem(*keys.outbox(delivery.message.message_id)), [OutboxItem.claimed_until.set(now)],
+                        (OutboxItem.status == SENDING) & (OutboxItem.claim_id == claim_id))
+
