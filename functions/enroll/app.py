@@ -1,6 +1,9 @@
-"""Joining the program, and staff looking members up."""
+"""Joining the program, staff looking members up, and the owner's segments of members."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
@@ -12,12 +15,15 @@ from loyalty.domain.errors import (
     InvalidReferral,
     NotFound,
     RateLimited,
+    SegmentExists,
     Unauthorized,
     ValidationFailed,
 )
 from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, NewCard
+from loyalty.replies.segments import SegmentCreated, SegmentList, SegmentMembers
 from loyalty.requests.members import Enroll, MemberSearch
-from loyalty.services import enroll, reissue
+from loyalty.requests.segments import CreateSegment
+from loyalty.services import enroll, reissue, segments
 
 router = Router()
 
@@ -54,6 +60,32 @@ def member_profile(merchantId: str, memberId: str) -> MemberProfile:
 def reissue_card(merchantId: str, memberId: str):
     who = http.caller(router)
     return http.exactly_once(router, who, lambda: (201, reissue.reissue_card(who, merchantId, memberId)))
+
+
+# Segments: the owner's; another merchant's segment or members are 404.
+@router.get("/v1/merchants/<merchantId>/segments", tags=["segments"], security=KEY, operation_id="listSegments",
+            responses=responses(Unauthorized, Forbidden, NotFound))
+def list_segments(merchantId: str) -> SegmentList:
+    return segments.list_segments(http.caller(router), merchantId)
+
+
+@router.post("/v1/merchants/<merchantId>/segments", tags=["segments"], status_code=201, security=KEY,
+             operation_id="createSegment",
+             responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed, SegmentExists,
+                                 replies={201: SegmentCreated}))
+def create_segment(merchantId: str, body: CreateSegment):
+    who = http.caller(router)
+    return http.exactly_once(router, who, lambda: (201, segments.create_segment(who, merchantId, body)))
+
+
+@router.get("/v1/merchants/<merchantId>/segments/<name>/members", tags=["segments"], security=KEY,
+            operation_id="listSegmentMembers", responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed))
+def segment_members(merchantId: str, name: str,
+                    limit: Annotated[int, Query(ge=1, le=200, description="Members per page")] = 50,
+                    cursor: Annotated[str | None, Query(max_length=400,
+                                                        description="nextCursor of the previous page")] = None,
+                    ) -> SegmentMembers:
+    return segments.members_page(http.caller(router), merchantId, name, limit, cursor)
 
 
 app = make_resolver(router)

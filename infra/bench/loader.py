@@ -1,8 +1,8 @@
 """Bulk-loading members straight into the table: a large population without enrolling each one.
 
 Each member is what enrolment and a visit history leave behind: the member item (balance, stamps,
-visits, spend, consent, referral code, up to 10 closed vouchers, as the store keeps them) and its
-phone and referral-code guard items, written with BatchWriteItem through the meter's own client, so
+visits, spend, consent, referral code, up to 10 closed vouchers, its member index keys, as the store
+keeps them) and its phone and referral-code guard items, written with BatchWriteItem through the meter's own client, so
 the load is not counted as anyone's round trips.
 """
 
@@ -32,8 +32,8 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
     from loyalty.domain.model import VOUCHER_REDEEMED, Voucher
     from loyalty.settings import get_settings
     from loyalty.store import keys
-    from loyalty.store.members import voucher_to_map
-    from loyalty.store.models import GuardItem, MemberItem
+    from loyalty.store.members import voucher_to_map, with_index_keys
+    from loyalty.store.models import GuardItem, MemberItem, MerchantItem
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -48,6 +48,7 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     with meter.internal() as client:
+        timezone = MerchantItem.get(*keys.merchant(merchant_id)).timezone
         for i in range(count):
             member_id = ids.new_id("mem")
             token = tokens.new_member_token(member_id)
@@ -76,6 +77,7 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
                 spend_count=spend_count, first_visit_at=first, last_visit_at=last, referral_code=referral_code,
                 created_at=created)
             member.vouchers = vouchers
+            with_index_keys(member, timezone)
             guards = [GuardItem(*keys.phone_guard(merchant_id, phone), owner_id=member_id, merchant_id=merchant_id),
                       GuardItem(*keys.referral_code_guard(merchant_id, referral_code), owner_id=member_id,
                                 merchant_id=merchant_id)]

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-PASS, FAIL, NOT_MEASURED = "PASS", "FAIL", "n/a"
+from infra.bench.driver import CACHE_READS
+
+PASS, FAIL, NOT_MEASURED, INFO = "PASS", "FAIL", "n/a", "info"
+PROJECTED_MEMBERS = 1_000_000  # segment counts walk the roster: their cost is projected linearly to this size
+_READS = ("GetItem", "BatchGetItem", "TransactGetItems", "Query")
 
 
 def verdict(figure: str, ok: bool | None, detail: str) -> dict[str, str]:
@@ -63,9 +67,45 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
         results.append(verdict("same round trips per member scan at two populations", None,
                                "large population skipped (--large 0)"))
 
+    results.extend(segment_count_verdicts(summaries, population))
     results.extend(hot_key_verdicts(hot_keys))
     results.extend(cold_start_verdicts(cold))
     return results
+
+
+def segment_count_verdicts(summaries: list[dict], population: dict[str, Any]) -> list[dict[str, str]]:
+    """Segment counts walk the roster index: no limit is stated for them, so their figures are information (what
+    each count costs, whether it kept to Query, and a linear projection); "no Scan" is checked for the whole run."""
+    rows = [s for s in summaries if s["group"] == "segment counts"]
+    results = []
+    for row in rows:
+        shapes = row["call_shapes_per_request"]
+        query_only = all(shape.startswith((*_READS, *CACHE_READS)) for shape in shapes)
+        roster = sum(v for shape, v in shapes.items() if ".GSI3 " in shape)
+        detail = (f"per count: {sum(row['requests_by_api_per_request'].values()):.1f} DynamoDB requests "
+                  f"({roster:.1f} Query pages of the roster index{'' if query_only else ', and other requests'}), "
+                  f"{row['per_request']['rcu']:.0f} RCU, handler p50 {row['handler_ms']['p50']:.0f} ms")
+        if row["failures"]:
+            detail += f"; {row['failures']} of {row['requests']} counts failed, e.g. {row['failure_examples'][0]}"
+        results.append({"figure": row["name"], "verdict": INFO, "detail": detail})
+    # The rows are the small population's, then the large one's: project from the largest whose counts all worked.
+    sizes = [population.get("small"), population.get("large")]
+    measured = [(row, members) for row, members in zip(rows, sizes, strict=False) if members and not row["failures"]]
+    projection = segment_count_projection(*measured[-1]) if measured else None
+    if projection:
+        results.append({"figure": f"segment counts at {PROJECTED_MEMBERS:,} members (projected)", "verdict": INFO,
+                        "detail": projection})
+    return results
+
+
+def segment_count_projection(row: dict, members: int) -> str:
+    scale = PROJECTED_MEMBERS / members
+    pages = sum(v for shape, v in row["call_shapes_per_request"].items() if ".GSI3 " in shape)
+    rcu = row["per_request"]["rcu"]
+    return (f"linear in members, from {members:,}: about {pages * scale:,.0f} roster Query pages and "
+            f"{rcu * scale:,.0f} RCU per count, and about {row['handler_ms']['p50'] * scale / 1000:,.0f} s of handler "
+            f"time at this run's rate: far over a Lambda's timeout, so counts at that size must be kept or computed "
+            f"ahead, not walked per request")
 
 
 def hot_key_verdicts(hot_keys: dict | None) -> list[dict[str, str]]:

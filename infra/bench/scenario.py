@@ -109,18 +109,35 @@ def redeem(driver: Driver, world: World, code: str, op: Operation | None = None)
     return _send(driver, op, 200, "POST", "/v1/redemptions", {"code": code}, bearer(world.staff_key))
 
 
+def staff_sale(driver: Driver, world: World, member: Member, op: Operation | None = None) -> Reply:
+    """A till sending the receipt's lines: the items count toward the member's favourites."""
+    items = [{"sku": "latte", "category": "coffee", "quantity": 2, "amount": 2400},
+             {"sku": "croissant", "category": "pastry", "amount": 1150},
+             {"sku": "cheesecake", "category": "cake", "amount": 1650}]
+    body = {"memberToken": member.token, "locationId": world.locations[0], "items": items}
+    return _send(driver, op, 200, "POST", "/v1/scans", body, bearer(world.staff_key))
+
+
+def segment_counts(driver: Driver, world: World, op: Operation | None = None) -> Reply:
+    """The owner's segment list: every built-in's live count, from one walk through the roster index."""
+    return _send(driver, op, 200, "GET", f"/v1/merchants/{world.merchant_id}/segments", None,
+                 bearer(world.owner_key))
+
+
 def new_key() -> str:
     return secrets.token_hex(12)
 
 
 def members_needed(ops: int, large: int) -> int:
     """Members `run_paths` enrols: three to warm up, then fresh ones for every measured scan, claim and expiry."""
-    return 3 + 5 * ops + 2 * informational_count(ops) + (ops if large else 0)
+    return 3 + 5 * ops + 3 * informational_count(ops) + (ops if large else 0)
 
 
 def informational_count(ops: int) -> int:
     return max(1, ops // 4)
 
+
+SEGMENT_COUNT_REQUESTS = 3  # each walks the whole roster: a few show the spread
 
 @dataclass
 class PathsResult:
@@ -142,8 +159,10 @@ def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large:
     redeem_op = Operation("redeem by code", "redeem", limit=2)
     expired_scan = Operation("member scan, caches expired", "member scan", "informational")
     expired_staff = Operation("staff scan, caches expired", "staff scan", "informational")
-    operations = [enroll_op, small_scan, keyed_scan, replay, staff_op, claim_op, keyed_claim, redeem_op,
-                  expired_scan, expired_staff]
+    sale_op = Operation("staff scan with 3 sale items (favourites)", "staff scan", limit=3)
+    small_counts = Operation(f"segment counts ({members:,} members)", "segment counts", "population")
+    operations = [enroll_op, small_scan, keyed_scan, replay, staff_op, sale_op, claim_op, keyed_claim, redeem_op,
+                  expired_scan, expired_staff, small_counts]
 
     log("setting up a merchant and warming every handler up")
     world = create_world(driver, admin_token)
@@ -154,6 +173,8 @@ def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large:
     member_scan(driver, world, warm[1], idempotency_key=key, body=body)
     staff_scan(driver, world, warm[0])
     staff_scan(driver, world, warm[2])
+    staff_sale(driver, world, warm[2])
+    segment_counts(driver, world)
     redeem(driver, world, claim(driver, warm[0]))
     claim(driver, warm[2], idempotency_key=new_key())
 
@@ -190,6 +211,8 @@ def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large:
     for code in codes:
         if code:
             redeem(driver, world, code, redeem_op)
+    for member in take(informational):
+        staff_sale(driver, world, member, sale_op)
 
     # What a container pays once per cache TTL: the merchant (program) and API key caches emptied first.
     from loyalty.store.merchants import clear_caches
@@ -202,6 +225,10 @@ def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large:
         clear_caches()
         staff_scan(driver, world, member, expired_staff)
 
+    log(f"segment counts at {members:,} members")
+    for _ in range(SEGMENT_COUNT_REQUESTS):
+        segment_counts(driver, world, small_counts)
+
     population: dict[str, Any] = {"small": members, "large": large or None}
     note = f"{members:,} members enrolled through the enroll handler"
     if large:
@@ -210,12 +237,17 @@ def run_paths(driver: Driver, meter: Any, admin_token: str, members: int, large:
         sampled = bulk_load(meter, world.merchant_id, bulk, informational)
         large_scan = Operation(f"member scan ({large:,} members)", "member scan", "population", limit=2)
         bulk_scan = Operation(f"member scan ({large:,}, bulk members)", "member scan", "informational")
+        large_counts = Operation(f"segment counts ({large:,} members)", "segment counts", "population")
         operations[2:2] = [large_scan, bulk_scan]
+        operations.append(large_counts)
         log(f"member scans at {large:,} members")
         for member in reserved:
             member_scan(driver, world, member, large_scan)
         for member in sampled:
             member_scan(driver, world, member, bulk_scan)
+        log(f"segment counts at {large:,} members")
+        for _ in range(SEGMENT_COUNT_REQUESTS):
+            segment_counts(driver, world, large_counts)
         note += (f"; then {bulk:,} more bulk-loaded straight into the table (member item with visit history and "
                  f"up to 10 closed vouchers, phone and referral-code guard items; no ledger entries), so the "
                  f"table holds {large:,} members of one merchant. The {large:,}-member scans use "

@@ -12,12 +12,20 @@ handler time the benchmark reports. `install_transaction_patch()` keeps moto's b
 the all-or-nothing rollback, but backs up only the items the transaction names; EmbeddedDynamoDB
 installs it unless asked not to, so the local server, the tests and the benchmark all see
 transactions cost what they touch.
+
+moto also makes a Query reply cost far more than what it returns: it projects every item of an
+index by converting the whole item to JSON once per projected attribute, then serializes the reply
+value by value against the API model. A 1 MB page of a member index (an INCLUDE projection of some
+twenty attributes) takes tens of seconds, past any client timeout. `install_query_patch()` picks the
+projected attributes straight from the item and writes the reply, already DynamoDB JSON, with
+`json.dumps`: the same reply, at the cost of what it holds.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import json
 import sys
 import threading
 import traceback
@@ -162,6 +170,7 @@ class EmbeddedDynamoDB:
 
         if not self.table_sized_transactions:
             install_transaction_patch()  # a long `make run` session must not slow down as the table grows
+        install_query_patch()
 
         self._server = _WSGIServer((self.host, self.port), _WSGIRequestHandler)
         self._server.app = SerializedWSGIApp(DomainDispatcherApplication(create_backend_app))
@@ -236,6 +245,46 @@ def _restore_backups(backups: list[tuple[Any, Any, Any, Any]]) -> None:
             table.items[hash_value].pop(range_value, None)
         else:
             table.items[hash_value][range_value] = item
+
+
+_query_patch_installed = False
+
+
+def install_query_patch() -> None:
+    """Idempotent. Afterwards a KEYS_ONLY or INCLUDE index projects an item by picking its attributes, and a
+    Query reply is written as JSON directly (falling back to moto's serializer for what JSON cannot hold)."""
+    global _query_patch_installed
+    if _query_patch_installed:
+        return
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import SecondaryIndex
+    from moto.dynamodb.responses import DynamoHandler
+
+    def project(self: Any, item: Any) -> Any:
+        projection_type = (self.projection or {}).get("ProjectionType")
+        if projection_type not in ("KEYS_ONLY", "INCLUDE"):
+            return item  # ALL (or none given): the whole item
+        wanted = [*self.table_key_attrs, *(key["AttributeName"] for key in self.schema)]
+        if projection_type == "INCLUDE":
+            wanted += self.projection.get("NonKeyAttributes", [])
+        attrs = {name: item.attrs[name].to_json() for name in dict.fromkeys(wanted) if name in item.attrs}
+        return Item(hash_key=item.hash_key, range_key=item.range_key, attrs=attrs)
+
+    original_query = DynamoHandler.query
+
+    def query(self: Any) -> Any:
+        result = original_query(self)
+        if isinstance(result, ActionResult):
+            try:
+                return json.dumps(result.result)
+            except (TypeError, ValueError):
+                return result  # binary values: moto's serializer encodes them
+        return result
+
+    SecondaryIndex.project = project
+    DynamoHandler.query = query
+    _query_patch_installed = True
 
 
 def install_transaction_patch() -> None:

@@ -89,17 +89,16 @@ def test_a_visit_moves_the_member_to_the_merchants_local_day_of_the_visit(world,
 
 
 def test_the_birthday_index_holds_only_members_with_a_birthday_and_follows_changes(world):
-    from loyalty.store import member_index
+    from loyalty.store import keys, member_index
     from loyalty.store import members as store
     from loyalty.store.models import MemberItem
 
     with_birthday = world.enroll(birthday="1985-02-28")
     without = world.enroll()
     assert MemberItem.get(f"MEMBER#{without.member_id}", "MEMBER").gsi2pk is None  # sparse
-    everyone_with_a_birthday = set()
-    for month in range(1, 13):
-        for day in range(1, 32):
-            everyone_with_a_birthday |= ids(member_index.birthdays_on(world.merchant_id, f"{month:02}-{day:02}"))
+    partitions = [keys.birthdays_partition(world.merchant_id, shard) for shard in range(keys.MEMBER_INDEX_SHARDS)]
+    everyone_with_a_birthday = {item.member_id for partition in partitions
+                                for item in MemberItem.birthdays.query(partition)}
     assert everyone_with_a_birthday == {with_birthday.member_id}
 
     store.change_preferences(store.get_member(without.member_id), birthday="07-04", language="en")
@@ -142,3 +141,28 @@ def test_index_reads_only_query_and_never_see_another_merchants_members(world, o
                  | ids(member_index.last_visit_on(world.merchant_id, date(2026, 11, 23))))
     assert found == {mine.member_id}
     assert set(operations) == {"Query"}
+
+
+def test_members_from_before_the_indexes_are_keyed_by_the_backfill(world):
+    from datetime import date
+
+    from loyalty.domain.model import Member
+    from loyalty.store import member_index
+    from loyalty.store import members as store
+    from loyalty.store.merchants import get_merchant
+
+    def timezone_of(merchant_id: str) -> str | None:
+        merchant = get_merchant(merchant_id)
+        return merchant.timezone if merchant else None
+
+    joined = datetime(2025, 3, 9, 23, 30, tzinfo=UTC)  # 10 March in Warsaw
+    legacy = Member(member_id="mem_legacy000000001", merchant_id=world.merchant_id, token_hash="x" * 64,
+                    birthday="1970-06-01", created_at=joined, visit_count=2, last_visit_at=joined)
+    store._to_item(legacy).save()  # as the item was written before the indexes existed
+    assert legacy.member_id not in ids(member_index.roster(world.merchant_id))
+
+    assert member_index.add_missing_index_keys(timezone_of) >= 1
+    assert legacy.member_id in ids(member_index.last_visit_on(world.merchant_id, date(2025, 3, 10)))
+    assert legacy.member_id in ids(member_index.joined_on(world.merchant_id, date(2025, 3, 10)))
+    assert legacy.member_id in ids(member_index.birthdays_on(world.merchant_id, "06-01"))
+    assert member_index.add_missing_index_keys(timezone_of) == 0

@@ -36,6 +36,12 @@ def _requests(world, intruder):
                                               "amount": 5000}),
         ("POST", "/v1/redemptions"): ("/v1/redemptions", {"code": claim["code"]}),
         ("GET", "/v1/merchants/{merchantId}/referrals"): (f"/v1/merchants/{m}/referrals?status=held", None),
+        ("GET", "/v1/merchants/{merchantId}/segments"): (f"/v1/merchants/{m}/segments", None),
+        ("POST", "/v1/merchants/{merchantId}/segments"): (
+            f"/v1/merchants/{m}/segments",
+            {"name": "intruders", "conditions": [{"field": "visitCount", "op": "gte", "value": 0}]}),
+        ("GET", "/v1/merchants/{merchantId}/segments/{name}/members"): (f"/v1/merchants/{m}/segments/new/members",
+                                                                        None),
         ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/approve"): (
             f"/v1/merchants/{m}/referrals/{referral}/approve", None),
         ("POST", "/v1/merchants/{merchantId}/referrals/{referralId}/reject"): (

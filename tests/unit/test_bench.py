@@ -134,3 +134,19 @@ def test_timestamp_bytecode_goes_stale_in_the_zip_and_is_recompiled(tmp_path):
         coldstart.set_read_only(target.paths[0], False)
 
     assert run.project_recompiled == ["shop/__init__.py"]
+
+
+def _segment_counts(name: str, failures: int) -> dict:
+    return {"name": name, "group": "segment counts", "failures": failures, "requests": 3,
+            "failure_examples": ["GET /segments -> 503"] if failures else [],
+            "call_shapes_per_request": {"Query t.GSI3 MERCHANT#*#ROSTER#*": 4.0, "Query t MERCHANT#*": 1.0},
+            "requests_by_api_per_request": {"Query": 5.0}, "per_request": {"rcu": 47.0}, "handler_ms": {"p50": 900.0}}
+
+
+def test_segment_counts_are_information_projected_from_the_largest_population_that_worked():
+    rows = [_segment_counts("segment counts (1,000 members)", 0), _segment_counts("segment counts (20,000 members)", 3)]
+    verdicts = report.segment_count_verdicts(rows, {"small": 1_000, "large": 20_000})
+    assert [v["verdict"] for v in verdicts] == ["info", "info", "info"]
+    assert "3 of 3 counts failed" in verdicts[1]["detail"]
+    assert "from 1,000: about 4,000 roster Query pages and 47,000 RCU per count" in verdicts[2]["detail"]
+    assert report.exit_status(verdicts) == 0

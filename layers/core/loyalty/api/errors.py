@@ -26,6 +26,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.OwnerKeyNotRevocable: 409,
     errors.ConcurrentUpdate: 409,
     errors.ReferralAlreadyDecided: 409,
+    errors.SegmentExists: 409,
     errors.CounterCodeExpired: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,

@@ -31,6 +31,7 @@ class BillLine(Protocol):
     """One line of the bill as the rules read it (a scan's sale item); promotions on items (later) read these."""
 
     sku: str
+    category: str | None
     quantity: int
     amount: int  # line total in minor units
 

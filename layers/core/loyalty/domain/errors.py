@@ -147,6 +147,11 @@ class ReferralAlreadyDecided(LoyaltyError):
     default_message = "This referral has already been approved or rejected."
 
 
+class SegmentExists(LoyaltyError):
+    code = "segment_exists"
+    default_message = "A segment of this name already exists."
+
+
 class InvalidToken(LoyaltyError):
     """A forged, altered or malformed unsubscribe link."""
 

@@ -113,6 +113,7 @@ class Member:
     favourite_categories: tuple[str, ...] = ()
     favourite_counts: dict[str, float] = field(default_factory=dict)  # see domain/favourites.py
     favourite_counts_month: str | None = None
+    recent_visits: tuple[str, ...] = ()  # merchant-local days (YYYY-MM-DD) of the last counted visits, newest last
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)
@@ -186,6 +187,8 @@ class MemberSnapshot:
     last_visit_at: datetime | None = None
     last_location_id: str | None = None
     favourite_categories: tuple[str, ...] = ()
+    recent_visits: tuple[str, ...] = ()
+    tier: str | None = None  # members have no tier yet; segment conditions on tiers read it when they do
 
     @property
     def favourite(self) -> str | None:

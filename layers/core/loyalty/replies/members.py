@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import model_serializer
 
-from loyalty.domain.model import LedgerEntry, Member
+from loyalty.domain import favourites
+from loyalty.domain.model import Favourite, LedgerEntry, Member
 from loyalty.domain.preferences import ConsentChange
 from loyalty.replies.base import Instant, Reply
 from loyalty.replies.cards import Card, IssuedReward, Line, Points
@@ -95,6 +96,27 @@ class ReferralStanding(Reply):
     rewarded: int
 
 
+class FavouriteItem(Reply):
+    """One of the member's most bought things: ``sku`` or ``category`` (the other is left out), and how many
+    were bought recently (purchases weigh less as they age: roughly the last 12 months)."""
+
+    sku: str | None = None
+    category: str | None = None
+    count: int
+
+    @model_serializer(mode="wrap")
+    def _only_what_it_is(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        for name in ("sku", "category"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+    @classmethod
+    def of(cls, favourite: Favourite) -> FavouriteItem:
+        return cls(**{favourite.kind: favourite.name}, count=favourite.count)
+
+
 class MemberProfile(MemberSummary):
     visit_count: int
     first_visit_at: Instant | None
@@ -103,6 +125,7 @@ class MemberProfile(MemberSummary):
     average_basket: int
     rewards: list[IssuedReward]
     referral: ReferralStanding
+    favourites: list[FavouriteItem]
     ledger: list[LedgerItem]
 
     @classmethod
@@ -116,6 +139,7 @@ class MemberProfile(MemberSummary):
             referral=ReferralStanding(code=member.referral_code, referred_by=member.referred_by,
                                       status=member.referral_status, pending=member.referrals_pending,
                                       rewarded=member.referrals_rewarded),
+            favourites=[FavouriteItem.of(f) for f in favourites.top(member.favourite_counts)],
             ledger=[LedgerItem.of(entry) for entry in ledger],
         )
 

@@ -11,6 +11,8 @@ MAX_BILL = 100_000_000  # minor units: one million in a two-decimal currency
 
 class SaleItem(Body):
     sku: str = Field(min_length=1, max_length=64)
+    category: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="The item's category (counts toward the member's favourites)")
     quantity: StrictInt = Field(default=1, ge=1, le=1000)
     amount: StrictInt = Field(ge=0, le=MAX_BILL, description="Line total in minor units")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from loyalty.domain import ids
+from loyalty.domain import favourites, ids
 from loyalty.domain.calendar import local_day
 from loyalty.domain.errors import ConcurrentUpdate
 from loyalty.domain.model import (
@@ -27,6 +27,7 @@ from loyalty.domain.model import (
     Voucher,
 )
 from loyalty.domain.program import Program, RewardDefinition
+from loyalty.domain.segments import RECENT_VISITS_KEPT
 from loyalty.store import keys, replies
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed, TransientConflict
@@ -82,9 +83,27 @@ class MemberPlan:
         self.add_counter("visit_count", 1)
         self.set("last_visit_at", self.now)
         self.set("last_location_id", location_id)
-        self.update.last_visit_day = local_day(self.now, timezone)
+        day = local_day(self.now, timezone)
+        self.update.last_visit_day = day
+        self.set("recent_visits", (*self.member.recent_visits, day.isoformat())[-RECENT_VISITS_KEPT:])
         if self.before.visit_count == 0:
             self.set("first_visit_at", self.now)
+
+    def count_purchases(self, purchases: list[favourites.Purchase], timezone: str) -> None:
+        """Bought items count toward the member's favourites; the ranked top (which every member index
+        projects) is rewritten only when it changes, so most purchases leave the birthday and joined indexes be."""
+        if not purchases:
+            return
+        counted = favourites.count_purchases(self.member.favourite_counts, self.member.favourite_counts_month,
+                                             purchases, favourites.purchase_month(self.now, timezone))
+        self.set("favourite_counts", counted.counts)
+        self.set("favourite_counts_month", counted.month)
+        ranked = favourites.top(counted.counts)
+        if not favourites.same_ranking(ranked, self.member.favourites):
+            self.set("favourites", ranked)
+        categories = favourites.top_categories(counted.counts)
+        if categories != self.member.favourite_categories:
+            self.set("favourite_categories", categories)
 
     # -- vouchers ----------------------------------------------------------------------------------
     def issue_voucher(self, reward: RewardDefinition, program: Program, *, source: str, points_locked: int,

@@ -27,6 +27,7 @@ from loyalty.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from loyalty.domain.favourites import Purchase
 from loyalty.domain.model import LedgerLine, Member, Merchant, Referral
 from loyalty.domain.referral import (
     HELD,
@@ -158,6 +159,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
         if counts:
             plan.visited(location_id, merchant.timezone)
+        plan.count_purchases([Purchase(item.sku, item.category, item.quantity) for item in items], merchant.timezone)
         if amount:
             plan.add_counter("total_spend", amount)
             plan.add_counter("spend_count", 1)

@@ -14,6 +14,15 @@ def merchant(merchant_id: str) -> tuple[str, str]:
     return f"MERCHANT#{merchant_id}", "MERCHANT"
 
 
+def segment(merchant_id: str, name: str) -> tuple[str, str]:
+    """A merchant's custom segment, under the merchant's partition (a merchant has few)."""
+    return f"MERCHANT#{merchant_id}", f"SEGMENT#{name}"
+
+
+def segment_prefix(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "SEGMENT#"
+
+
 def api_key(key_hash: str) -> tuple[str, str]:
     return f"APIKEY#{key_hash}", "APIKEY"
 

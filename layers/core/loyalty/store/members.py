@@ -88,7 +88,7 @@ def _stored(name: str, value: Any) -> Any:
     """A member field as the item keeps it."""
     if name == "favourites":
         return [favourite.wire() for favourite in value] or None
-    if name == "favourite_categories":
+    if name in ("favourite_categories", "recent_visits"):
         return list(value) or None
     if name == "favourite_counts":
         return dict(value) or None
@@ -105,6 +105,7 @@ def _to_member(item: MemberItem) -> Member:
     values["referral_reasons"] = tuple(item.referral_reasons or ())
     values["favourites"] = favourites_from_list(item.favourites)
     values["favourite_categories"] = tuple(item.favourite_categories or ())
+    values["recent_visits"] = tuple(item.recent_visits or ())
     counts = item.favourite_counts.as_dict() if item.favourite_counts else {}
     values["favourite_counts"] = {name: float(count) for name, count in counts.items()}
     return Member(**values)
@@ -114,21 +115,21 @@ def _to_item(member: Member) -> MemberItem:
     item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
     item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
     item.referral_reasons = list(member.referral_reasons) or None
-    for name in ("favourites", "favourite_categories", "favourite_counts"):
+    for name in ("favourites", "favourite_categories", "favourite_counts", "recent_visits"):
         setattr(item, name, _stored(name, getattr(member, name)))
     return item
 
 
-def _indexed_item(member: Member, timezone: str) -> MemberItem:
-    """The new member's item with its member index keys: birthday (if any), roster and joined day."""
-    item = _to_item(member)
-    month_day = birthday_month_day(member.birthday)
+def with_index_keys(item: MemberItem, timezone: str) -> MemberItem:
+    """The member item with its member index keys, derived from its own fields: birthday (if any), the local day
+    of the last visit (or "never") and of joining. ``timezone`` is the merchant's."""
+    month_day = birthday_month_day(item.birthday)
     if month_day:
-        item.gsi2pk, item.gsi2sk = keys.birthday_index(member.merchant_id, member.member_id, month_day)
-    last_visit = local_day(member.last_visit_at, timezone).isoformat() if member.last_visit_at else None
-    item.gsi3pk, item.gsi3sk = keys.roster_index(member.merchant_id, member.member_id, last_visit)
-    joined = local_day(member.created_at or datetime.now(UTC), timezone).isoformat()
-    item.gsi4pk, item.gsi4sk = keys.joined_index(member.merchant_id, member.member_id, joined)
+        item.gsi2pk, item.gsi2sk = keys.birthday_index(item.merchant_id, item.member_id, month_day)
+    last_visit = local_day(item.last_visit_at, timezone).isoformat() if item.last_visit_at else None
+    item.gsi3pk, item.gsi3sk = keys.roster_index(item.merchant_id, item.member_id, last_visit)
+    joined = local_day(item.created_at or datetime.now(UTC), timezone).isoformat()
+    item.gsi4pk, item.gsi4sk = keys.joined_index(item.merchant_id, item.member_id, joined)
     return item
 
 
@@ -270,7 +271,8 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
     gave: all or nothing.
 
     ``timezone`` is the merchant's: the member indexes are keyed by its local days."""
-    txn = Transaction().put(_indexed_item(member, timezone), "member", condition=MemberItem.pk.does_not_exist())
+    txn = Transaction().put(with_index_keys(_to_item(member), timezone), "member",
+                            condition=MemberItem.pk.does_not_exist())
     consent.add_to(txn, list(consent_log))
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
@@ -470,5 +472,5 @@ __all__ = [
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
     "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
     "member_with_history", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
-    "redeem_voucher", "referral_count", "referral_item",
+    "redeem_voucher", "referral_count", "referral_item", "with_index_keys",
 ]

@@ -52,6 +52,7 @@ CONTACT_SNAPSHOT = [
 ROSTER_SNAPSHOT = [
     *CONTACT_SNAPSHOT,
     "visit_count", "total_spend", "balance", "last_visit_at", "last_location_id", "favourite_categories",
+    "recent_visits",
 ]
 
 
@@ -176,6 +177,7 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # Bounded, decayed purchase counts behind the favourites ("s:<sku>" / "c:<category>" -> count); not projected.
     favourite_counts = MapAttribute(null=True)
     favourite_counts_month = UnicodeAttribute(null=True)  # YYYY-MM the counts were last decayed to
+    recent_visits = ListAttribute(of=UnicodeAttribute, null=True)  # local days of the last 3 visits (segments)
     gsi2pk = UnicodeAttribute(null=True, attr_name="GSI2PK")
     gsi2sk = UnicodeAttribute(null=True, attr_name="GSI2SK")
     gsi3pk = UnicodeAttribute(null=True, attr_name="GSI3PK")
@@ -248,6 +250,16 @@ class ReferralItem(LoyaltyItem, discriminator="referral"):
     referrer_points = NumberAttribute(default=0)
     referee_points = NumberAttribute(default=0)
     decided_at = UTCDateTimeAttribute(null=True)
+
+
+class SegmentItem(LoyaltyItem, discriminator="segment"):
+    """A merchant's custom segment: its conditions; members are matched against the roster when asked."""
+
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    match = UnicodeAttribute()
+    conditions = ListAttribute(default=list)  # [{field, op, value}]
+    created_at = UTCDateTimeAttribute()
 
 
 class OutboxItem(LoyaltyItem, discriminator="outbox"):
