@@ -177,7 +177,3 @@ def test_rendering_fills_placeholders_and_leaves_the_unsubscribe_link_to_the_sen
     neutral = rules.render("Your {favourite}", rules.Recipient(name=None, favourite=None), rendering)
     assert neutral == f"Your {rules.NEUTRAL_FAVOURITE}"
 
-
-def test_the_favourite_is_the_first_known_one():
-    assert rules.favourite_of([{"category": "cakes", "count": 5}, {"sku": "latte", "count": 2}]) == "cakes"
-    assert rules.favourite_of([]) is None

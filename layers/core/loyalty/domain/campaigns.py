@@ -5,6 +5,8 @@ Pure: every function takes the times it needs; the services run the audience que
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import string
 from dataclasses import dataclass, field
@@ -76,6 +78,17 @@ class Campaign:
     updated_at: datetime
     next_run_at: datetime | None = None
     last_run_day: date | None = None  # the local day the last complete run covered up to
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One run of a campaign and its figures (the outbox's sender adds the outcomes)."""
+
+    run_id: str
+    occasion: str
+    started_at: datetime
+    finished_at: datetime | None
+    counters: dict[str, int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +224,12 @@ def next_run_at(campaign: Campaign, timezone: str, after: datetime) -> datetime 
     raise AssertionError("a local time recurs within three days")
 
 
+def message_id_for(campaign_id: str, member_id: str, occasion: str) -> str:
+    """The same campaign, member and occasion always make the same message: the outbox keeps it once."""
+    digest = hashlib.sha256(json.dumps([campaign_id, member_id, occasion]).encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
 def local_day(instant: datetime, timezone: str) -> date:
     return instant.astimezone(ZoneInfo(timezone)).date()
 
@@ -338,14 +357,3 @@ def render(text: str, recipient: Recipient, rendering: Rendering) -> str:
     }
     return text.format_map(values)
 
-
-def favourite_of(favourites: Any) -> str | None:
-    """The member's most bought item or category from the snapshot's favourites, if any is known."""
-    for entry in favourites or ():
-        if isinstance(entry, dict):
-            label = entry.get("name") or entry.get("sku") or entry.get("category")
-            if label:
-                return str(label)
-        elif isinstance(entry, str) and entry:
-            return entry
-    return None

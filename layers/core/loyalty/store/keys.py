@@ -102,3 +102,40 @@ def rate_counter_for_address(action: str, merchant_id: str, address_digest: str,
 
 def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:
     return f"RATE#{action}#{merchant_id}#SHARD#{shard}#{window_start}", "RATE"
+
+
+# Campaigns: one item per campaign under its merchant; active ones are in the sparse GSI1 by next run time,
+# spread over CAMPAIGN_SHARDS partitions, so the tick reads only the campaigns that are due.
+CAMPAIGN_SHARDS = 4
+
+
+def campaign(merchant_id: str, campaign_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", f"CAMPAIGN#{campaign_id}"
+
+
+def campaign_prefix(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "CAMPAIGN#"
+
+
+def campaigns_due_partition(shard: int) -> str:
+    return f"CAMPAIGNS_DUE#{shard}"
+
+
+def campaign_due_index(merchant_id: str, campaign_id: str, next_run_iso: str) -> tuple[str, str]:
+    shard = int(hashlib.sha256(campaign_id.encode()).hexdigest(), 16) % CAMPAIGN_SHARDS
+    return campaigns_due_partition(shard), f"{next_run_iso}#{merchant_id}#{campaign_id}"
+
+
+def campaign_of_due_entry(gsi1sk: str) -> tuple[str, str]:
+    """(merchant id, campaign id) of an entry of the due-campaigns index."""
+    _, merchant_id, campaign_id = gsi1sk.rsplit("#", 2)
+    return merchant_id, campaign_id
+
+
+def campaign_runs_prefix(merchant_id: str, campaign_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}", "RUN#"
+
+
+def campaign_guard(merchant_id: str, campaign_id: str, member_id: str, occasion: str) -> tuple[str, str]:
+    """A campaign reached a member for an occasion; one partition per member, so a run has no hot key."""
+    return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}#MEMBER#{member_id}", f"OCCASION#{occasion}"

@@ -46,6 +46,7 @@ def voucher_to_map(voucher: Voucher) -> dict[str, Any]:
         "pointsLocked": voucher.points_locked, "issuedAt": _iso(voucher.issued_at),
         "expiresAt": _iso(voucher.expires_at), "source": voucher.source, "closedAt": _iso(voucher.closed_at),
         "redemptionId": voucher.redemption_id, "locationId": voucher.location_id,
+        "campaignId": voucher.campaign_id, "runId": voucher.run_id,
     }
     return {key: value for key, value in data.items() if value is not None}
 
@@ -57,7 +58,7 @@ def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
         issued_at=_from_iso(data["issuedAt"]), expires_at=_from_iso(data["expiresAt"]),
         source=data.get("source", "points"),
         closed_at=_from_iso(data.get("closedAt")), redemption_id=data.get("redemptionId"),
-        location_id=data.get("locationId"),
+        location_id=data.get("locationId"), campaign_id=data.get("campaignId"), run_id=data.get("runId"),
     )
 
 
@@ -164,6 +165,12 @@ def _update_actions(update: MemberUpdate) -> list:
         actions += [MemberItem.gsi1pk.set(gsi_pk), MemberItem.gsi1sk.set(gsi_sk)]
     actions.append(MemberItem.rev.add(1))
     return actions
+
+
+def reward_code_guard(voucher: Voucher, member_id: str, merchant_id: str) -> Guard:
+    """Keeps a voucher's counter code unique and finds the voucher when staff redeem it."""
+    return Guard(keys.reward_code_guard(voucher.code), member_id, merchant_id, tag="reward_code",
+                 ref=voucher.issued_reward_id)
 
 
 def _guard_item(guard: Guard) -> GuardItem:
@@ -338,7 +345,23 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 
 __all__ = [
-    "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "commit", "create_member",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_history",
-    "members_with_vouchers_expiring", "recent_ledger", "redeem_voucher", "referral_count", "referral_item",
+    "CapCounter",
+    "ConditionFailed",
+    "ExpiringPage",
+    "Guard",
+    "MemberUpdate",
+    "commit",
+    "create_member",
+    "full_ledger",
+    "get_guard",
+    "get_member",
+    "get_member_with_reply",
+    "member_transaction",
+    "member_with_history",
+    "members_with_vouchers_expiring",
+    "recent_ledger",
+    "redeem_voucher",
+    "referral_count",
+    "referral_item",
+    "reward_code_guard",
 ]

@@ -171,3 +171,22 @@ class ReferralItem(LoyaltyItem, discriminator="referral"):
     referrer_points = NumberAttribute(default=0)
     referee_points = NumberAttribute(default=0)
     decided_at = UTCDateTimeAttribute(null=True)
+
+
+class CampaignItem(LoyaltyItem, discriminator="campaign"):
+    """A merchant's campaign; while active it is in GSI1 by its next run time (see keys.campaign_due_index)."""
+
+    campaign_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    campaign_type = UnicodeAttribute()
+    trigger = JSONAttribute()
+    offer = JSONAttribute(null=True)
+    channels = ListAttribute(of=UnicodeAttribute)
+    message = JSONAttribute()
+    send_at = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    next_run_at = UTCDateTimeAttribute(null=True)
+    last_run_day = UnicodeAttribute(null=True)
