@@ -34,11 +34,14 @@ def pytest_configure(config: pytest.Config) -> None:
     for key, value in TEST_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["LOYALTY_ADMIN_TOKEN"] = ADMIN_TOKEN
-    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or not os.environ.get("AWS_ENDPOINT_URL_SQS"):
         from infra.local.dynamodb import EmbeddedDynamoDB
 
         _embedded = EmbeddedDynamoDB()
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = _embedded.start()
+        endpoint = _embedded.start()
+        # The same moto server answers for the queue, email and SMS clients.
+        for service in ("DYNAMODB", "SQS", "SESV2", "SNS"):
+            os.environ.setdefault(f"AWS_ENDPOINT_URL_{service}", endpoint)
     import boto3
 
     from infra.template import ensure_table, load_template

@@ -48,6 +48,13 @@ class Settings:
     rate_limit_shards: int
     # Referrals rewarded per referrer and local day before more are held for the owner's review.
     referrals_rewarded_per_day: int
+    # Messages: the queue the sender reads (none: messages wait in the outbox), the verified SES identity
+    # emails come from, how long a message may stay undelivered before the sweep dispatches it again, and how
+    # many receives the queue allows before a message goes to its dead-letter queue (the template's figure).
+    message_queue_url: str | None
+    sender_email: str | None
+    outbox_sweep_after_seconds: int
+    message_max_receives: int
 
 
 def _int(name: str, default: int) -> int:
@@ -86,4 +93,8 @@ def get_settings() -> Settings:
                              _int("SCAN_LIMIT_PER_MERCHANT", 18000)),
         rate_limit_shards=_int("RATE_LIMIT_SHARDS", 32),
         referrals_rewarded_per_day=_int("REFERRALS_REWARDED_PER_DAY", 3),
+        message_queue_url=os.environ.get("MESSAGE_QUEUE_URL") or None,
+        sender_email=os.environ.get("SENDER_EMAIL") or None,
+        outbox_sweep_after_seconds=_int("OUTBOX_SWEEP_AFTER_SECONDS", 300),
+        message_max_receives=_int("MESSAGE_MAX_RECEIVES", 5),
     )

@@ -15,6 +15,7 @@ STATUS: dict[type[errors.LoyaltyError], int] = {
     errors.InvalidMemberToken: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.InvalidToken: 404,
     errors.AlreadyMember: 409,
     errors.AlreadyRedeemed: 409,
     errors.InsufficientBalance: 409,

@@ -145,3 +145,10 @@ class ServiceUnavailable(LoyaltyError):
 class ReferralAlreadyDecided(LoyaltyError):
     code = "referral_already_decided"
     default_message = "This referral has already been approved or rejected."
+
+
+class InvalidToken(LoyaltyError):
+    """A forged, altered or malformed unsubscribe link."""
+
+    code = "invalid_token"
+    default_message = "This link is not valid. Use the link from the message you received."

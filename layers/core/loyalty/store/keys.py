@@ -139,3 +139,34 @@ def campaign_runs_prefix(merchant_id: str, campaign_id: str) -> tuple[str, str]:
 def campaign_guard(merchant_id: str, campaign_id: str, member_id: str, occasion: str) -> tuple[str, str]:
     """A campaign reached a member for an occasion; one partition per member, so a run has no hot key."""
     return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}#MEMBER#{member_id}", f"OCCASION#{occasion}"
+
+
+# --- Messages ---------------------------------------------------------------------------------------
+
+OUTBOX_SHARDS = 8  # the sparse "messages not yet delivered" index is spread over this many partitions
+
+
+def outbox(message_id: str) -> tuple[str, str]:
+    return f"OUTBOX#{message_id}", "OUTBOX"
+
+
+def outbox_due_index(message_id: str, due_iso: str) -> tuple[str, str]:
+    """Where an undelivered message waits in the sweep's index; the sort key ends with the message id."""
+    shard = int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % OUTBOX_SHARDS
+    return outbox_due_partition(shard), f"{due_iso}#{message_id}"
+
+
+def outbox_due_partition(shard: int) -> str:
+    return f"OUTBOX_DUE#{shard}"
+
+
+def message_id_of_due_index(sort_key: str) -> str:
+    return sort_key.rsplit("#", 1)[1]
+
+
+def messaging_settings(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "MESSAGING"
+
+
+def campaign_run(merchant_id: str, campaign_id: str, run_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}", f"RUN#{run_id}"

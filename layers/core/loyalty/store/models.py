@@ -123,6 +123,9 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
     # can tell whether the member item and the ledger entries it returned belong together.
     ledger_head = UnicodeAttribute(null=True)
+    # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
+    # the frequency cap's record, written with a condition on the value read.
+    marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
@@ -190,3 +193,59 @@ class CampaignItem(LoyaltyItem, discriminator="campaign"):
     updated_at = UTCDateTimeAttribute()
     next_run_at = UTCDateTimeAttribute(null=True)
     last_run_day = UnicodeAttribute(null=True)
+
+
+class OutboxItem(LoyaltyItem, discriminator="outbox"):
+    """One message to one member. Until it is delivered (or settled otherwise) it sits in GSI1, keyed by when
+    the sweep should look at it again, so nothing written to the outbox is lost if a dispatch is."""
+
+    message_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    contents = JSONAttribute()  # [{channel, subject, body}] in the order the channels are tried
+    created_at = UTCDateTimeAttribute()
+    campaign_id = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # pending | held | sending | done
+    outcome = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    release_at = UTCDateTimeAttribute(null=True)  # held: when the quiet hours end
+    claim_id = UnicodeAttribute(null=True)  # sending: which delivery attempt holds it, until claimed_until
+    claimed_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class MessagingSettingsItem(LoyaltyItem, discriminator="messaging_settings"):
+    merchant_id = UnicodeAttribute()
+    sender_name = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    notify_email = UnicodeAttribute(null=True)
+    max_per_member_per_7_days = NumberAttribute()
+    quiet_hours_from = UnicodeAttribute()
+    quiet_hours_to = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class CampaignRunItem(LoyaltyItem, discriminator="campaign_run"):
+    """One run of a campaign; the counters are named as the message outcomes (domain/messages.py)."""
+
+    run_id = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
+    merchant_id = UnicodeAttribute(null=True)
+    occasion = UnicodeAttribute(null=True)  # the local day (or days) the run covered, or "broadcast"
+    scheduled_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+    targeted = NumberAttribute(default=0)
+    offers_issued = NumberAttribute(default=0)
+    redeemed = NumberAttribute(default=0)
+    sent_email = NumberAttribute(default=0)
+    sent_sms = NumberAttribute(default=0)
+    skipped_no_consent = NumberAttribute(default=0)
+    skipped_no_contact = NumberAttribute(default=0)
+    skipped_frequency_cap = NumberAttribute(default=0)
+    skipped_quiet_hours = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
