@@ -51,7 +51,7 @@ def test_losing_one_guard_leaves_no_other_part_of_the_member_behind(world):
                     tag="referral_code"),
     ]
     try:
-        store.create_member(member, guards)
+        store.create_member(member, guards, timezone="Europe/Warsaw")
     except ConditionFailed as lost:
         assert lost.failed == {"email"}
     else:

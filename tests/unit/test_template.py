@@ -244,8 +244,14 @@ def test_table_definition_comes_from_the_template(template):
         "SK": "S",
         "GSI1PK": "S",
         "GSI1SK": "S",
+        "GSI2PK": "S",
+        "GSI2SK": "S",
+        "GSI3PK": "S",
+        "GSI3SK": "S",
+        "GSI4PK": "S",
+        "GSI4SK": "S",
     }
-    assert definition["GlobalSecondaryIndexes"] == [
+    assert definition["GlobalSecondaryIndexes"][:1] == [
         {
             "IndexName": "GSI1",
             "KeySchema": [
@@ -256,6 +262,21 @@ def test_table_definition_comes_from_the_template(template):
         }
     ]
     assert ttl_attribute(template) == "ttl"
+
+
+def test_member_indexes_project_what_the_models_read(template):
+    """The birthday, roster and joined indexes project the contact snapshot the store reads from them."""
+    from loyalty.store.models import CONTACT_SNAPSHOT, ROSTER_SNAPSHOT, MemberItem
+
+    indexes = {index["IndexName"]: index for index in table_definition(template)["GlobalSecondaryIndexes"]}
+    for model_index, projected in ((MemberItem.birthdays, CONTACT_SNAPSHOT), (MemberItem.roster, ROSTER_SNAPSHOT),
+                                   (MemberItem.joined, CONTACT_SNAPSHOT)):
+        name = model_index.Meta.index_name
+        number = name[-1]
+        assert indexes[name]["KeySchema"] == [{"AttributeName": f"GSI{number}PK", "KeyType": "HASH"},
+                                              {"AttributeName": f"GSI{number}SK", "KeyType": "RANGE"}]
+        assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected}
+    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4"}
 
 
 def test_table_is_retained_and_recoverable(template):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from loyalty.domain import ids
 from loyalty.domain.program import Program, RewardDefinition
@@ -76,6 +77,18 @@ class Voucher:
         return self.is_open() and self.expires_at <= now
 
 
+@dataclass(frozen=True, kw_only=True)
+class Favourite:
+    """One of a member's most bought things: a sku or a category, with its (recent) purchase count."""
+
+    kind: str  # "sku" | "category"
+    name: str
+    count: int
+
+    def wire(self) -> dict[str, Any]:
+        return {self.kind: self.name, "count": self.count}
+
+
 @dataclass
 class Member:
     member_id: str
@@ -105,6 +118,12 @@ class Member:
     created_at: datetime | None = None
     device_hash: str | None = None  # keyed hash of the browser's random device id, when the card page sent one
     referral_reasons: tuple[str, ...] = ()  # fraud signals seen at joining: the referral is held, not paid
+    language: str | None = None  # "pl" | "en"
+    last_location_id: str | None = None
+    favourites: tuple[Favourite, ...] = ()  # the top purchases as last ranked (changes only when the top changes)
+    favourite_categories: tuple[str, ...] = ()
+    favourite_counts: dict[str, float] = field(default_factory=dict)  # see domain/favourites.py
+    favourite_counts_month: str | None = None
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)
@@ -152,3 +171,34 @@ class LedgerEntry:
     @property
     def label(self) -> str:
         return "; ".join(line.label for line in self.lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberSnapshot:
+    """A member as the member indexes project it: contact, consent and (from the roster) what segments read.
+
+    Fields the index read does not project are None (the birthday and joined indexes carry the contact part)."""
+
+    member_id: str
+    merchant_id: str
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    consent_sms: bool = False
+    consent_email: bool = False
+    language: str | None = None
+    birthday: str | None = None
+    favourites: tuple[Favourite, ...] = ()
+    first_visit_at: datetime | None = None
+    created_at: datetime | None = None
+    visit_count: int | None = None
+    total_spend: int | None = None
+    balance: int | None = None
+    last_visit_at: datetime | None = None
+    last_location_id: str | None = None
+    favourite_categories: tuple[str, ...] = ()
+
+    @property
+    def favourite(self) -> str | None:
+        """The ``{favourite}`` of a message: the most bought item or category, or None when none is known."""
+        return self.favourites[0].name if self.favourites else None

@@ -19,7 +19,7 @@ from loyalty.domain import ids
 from loyalty.domain.access import OWNER, Caller, require_merchant
 from loyalty.domain.errors import ConcurrentUpdate, NotFound, ValidationFailed
 from loyalty.domain.messages import Content, Message
-from loyalty.domain.model import LedgerEntry, LedgerLine, Merchant, MemberSnapshot, Voucher
+from loyalty.domain.model import LedgerEntry, LedgerLine, MemberSnapshot, Merchant, Voucher
 from loyalty.replies.campaigns import CampaignList, CampaignReply, Preview, RunList, RunReply, Sample
 from loyalty.services import clock
 from loyalty.services import outbox as outbox_service

@@ -73,7 +73,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
             guards.append(store.Guard(keys.email_guard(merchant_id, email), member_id, merchant_id, tag="email"))
         try:
             store.create_member(member, guards, referrer_id=member.referred_by,
-                                counters=quota.counters if quota else ())
+                                counters=quota.counters if quota else (), timezone=merchant.timezone)
         except ConditionFailed as lost:
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from loyalty.domain import ids
+from loyalty.domain.calendar import local_day
 from loyalty.domain.errors import ConcurrentUpdate
 from loyalty.domain.model import (
     VOUCHER_EXPIRED,
@@ -39,7 +40,7 @@ class MemberPlan:
         self.before = member
         self.member = copy.deepcopy(member)
         self.now = now
-        self.update = store.MemberUpdate(member.member_id, expected_rev=member.rev)
+        self.update = store.MemberUpdate(member.member_id, expected_rev=member.rev, merchant_id=member.merchant_id)
         self.ledger: list[LedgerEntry] = []
         self.other_updates: list[store.MemberUpdate] = []
         self.guards: list[store.Guard] = []
@@ -75,6 +76,15 @@ class MemberPlan:
     def set(self, name: str, value: object) -> None:
         self.update.set[name] = value
         setattr(self.member, name, value)
+
+    def visited(self, location_id: str, timezone: str) -> None:
+        """A visit counted now: it moves the member to today's (merchant-local) day in the roster index."""
+        self.add_counter("visit_count", 1)
+        self.set("last_visit_at", self.now)
+        self.set("last_location_id", location_id)
+        self.update.last_visit_day = local_day(self.now, timezone)
+        if self.before.visit_count == 0:
+            self.set("first_visit_at", self.now)
 
     # -- vouchers ----------------------------------------------------------------------------------
     def issue_voucher(self, reward: RewardDefinition, program: Program, *, source: str, points_locked: int,

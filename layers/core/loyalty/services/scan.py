@@ -157,10 +157,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         scan_id = ids.new_id("scn")
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
         if counts:
-            plan.add_counter("visit_count", 1)
-            plan.set("last_visit_at", now)
-            if first_visit:
-                plan.set("first_visit_at", now)
+            plan.visited(location_id, merchant.timezone)
         if amount:
             plan.add_counter("total_spend", amount)
             plan.add_counter("spend_count", 1)

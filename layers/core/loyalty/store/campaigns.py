@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pynamodb.exceptions import DoesNotExist, PutError
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from loyalty.domain.campaigns import Campaign, Offer, Run, Wording
 from loyalty.domain.messages import Message
@@ -60,10 +61,8 @@ def _to_campaign(item: CampaignItem) -> Campaign:
 
 def save(campaign: Campaign, *, previous: Campaign | None = None) -> None:
     """A new campaign (``previous`` None), or an edit that applies only to the version it was made from."""
-    if previous is None:
-        condition = CampaignItem.pk.does_not_exist()
-    else:
-        condition = CampaignItem.updated_at == previous.updated_at
+    condition = (CampaignItem.pk.does_not_exist() if previous is None
+                 else CampaignItem.updated_at == previous.updated_at)
     try:
         _to_item(campaign).save(condition=condition, add_version_condition=False)
     except PutError as exc:
@@ -114,8 +113,8 @@ def advance(campaign: Campaign, scheduled_at: datetime, next_run_at: datetime | 
                     CampaignItem.gsi1sk.set(gsi_sk)]
     try:
         item.update(actions=actions, condition=CampaignItem.next_run_at == scheduled_at, add_version_condition=False)
-    except Exception as exc:  # noqa: BLE001 - only a lost condition is expected here
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+    except UpdateError as exc:  # a lost condition: an overlapping tick advanced it already
+        if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
 
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 
 EXPIRY_SHARDS = 8  # the sparse "vouchers expiring" index is spread over this many partitions
+MEMBER_INDEX_SHARDS = 4  # each merchant's member indexes (birthdays, roster, joined) are spread over this many
+NEVER_VISITED = "never"  # the roster's day for members who joined but have not visited yet
 
 
 def merchant(merchant_id: str) -> tuple[str, str]:
@@ -70,8 +72,12 @@ def idempotency_record(record_id: str) -> tuple[str, str]:
     return f"IDEMPOTENCY#{record_id}", "IDEMPOTENCY"
 
 
+def _shard(member_id: str, shards: int) -> int:
+    return int(hashlib.sha256(member_id.encode()).hexdigest(), 16) % shards
+
+
 def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str, str]:
-    shard = int(hashlib.sha256(member_id.encode()).hexdigest(), 16) % EXPIRY_SHARDS
+    shard = _shard(member_id, EXPIRY_SHARDS)
     return voucher_expiry_partition(shard), f"{earliest_expiry_iso}#{member_id}"
 
 
@@ -102,6 +108,40 @@ def rate_counter_for_address(action: str, merchant_id: str, address_digest: str,
 
 def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:
     return f"RATE#{action}#{merchant_id}#SHARD#{shard}#{window_start}", "RATE"
+
+
+# Per-merchant member indexes (GSI2 birthdays, GSI3 roster by last visit, GSI4 joined), each sharded by member so
+# no single partition takes every scan of a large merchant. Sort keys start with a day, so one day is one Query.
+def member_index_shard(member_id: str) -> int:
+    return _shard(member_id, MEMBER_INDEX_SHARDS)
+
+
+def birthdays_partition(merchant_id: str, shard: int) -> str:
+    return f"MERCHANT#{merchant_id}#BIRTHDAYS#{shard}"
+
+
+def birthday_index(merchant_id: str, member_id: str, month_day: str) -> tuple[str, str]:
+    """``month_day`` is ``MM-DD``."""
+    return birthdays_partition(merchant_id, member_index_shard(member_id)), f"{month_day}#{member_id}"
+
+
+def roster_partition(merchant_id: str, shard: int) -> str:
+    return f"MERCHANT#{merchant_id}#ROSTER#{shard}"
+
+
+def roster_index(merchant_id: str, member_id: str, last_visit_day: str | None) -> tuple[str, str]:
+    """``last_visit_day`` is the merchant-local ``YYYY-MM-DD`` of the last visit, None before the first one."""
+    return (roster_partition(merchant_id, member_index_shard(member_id)),
+            f"{last_visit_day or NEVER_VISITED}#{member_id}")
+
+
+def joined_partition(merchant_id: str, shard: int) -> str:
+    return f"MERCHANT#{merchant_id}#JOINED#{shard}"
+
+
+def joined_index(merchant_id: str, member_id: str, join_day: str) -> tuple[str, str]:
+    """``join_day`` is the merchant-local ``YYYY-MM-DD`` of joining."""
+    return joined_partition(merchant_id, member_index_shard(member_id)), f"{join_day}#{member_id}"
 
 
 # Campaigns: one item per campaign under its merchant; active ones are in the sparse GSI1 by next run time,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from loyalty.domain.calendar import birthday_month_day, local_day
 from loyalty.domain.model import (
     VOUCHER_REDEEMED,
+    Favourite,
     LedgerEntry,
     LedgerLine,
     Member,
@@ -25,8 +27,10 @@ _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
-    "referrals_rewarded", "created_at", "device_hash",
+    "referrals_rewarded", "created_at", "device_hash", "language", "last_location_id", "favourite_counts_month",
 )
+# Member fields a profile change may set (``preferences_update``); the birthday also moves the member in GSI2.
+PREFERENCE_FIELDS = frozenset({"name", "phone", "email", "birthday", "language", "consent_sms", "consent_email"})
 _KEEP = object()  # "leave the expiry index as it is"
 
 
@@ -62,6 +66,26 @@ def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
     )
 
 
+def favourites_from_list(stored: list | None) -> tuple[Favourite, ...]:
+    favourites = []
+    for entry in stored or ():
+        data = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
+        kind = "sku" if "sku" in data else "category"
+        favourites.append(Favourite(kind=kind, name=str(data[kind]), count=int(data.get("count", 0))))
+    return tuple(favourites)
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A member field as the item keeps it."""
+    if name == "favourites":
+        return [favourite.wire() for favourite in value] or None
+    if name == "favourite_categories":
+        return list(value) or None
+    if name == "favourite_counts":
+        return dict(value) or None
+    return value
+
+
 def _to_member(item: MemberItem) -> Member:
     values = {name: getattr(item, name) for name in _MEMBER_FIELDS}
     for number in ("rev", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
@@ -70,6 +94,10 @@ def _to_member(item: MemberItem) -> Member:
     raw = item.vouchers.as_dict() if item.vouchers else {}
     values["vouchers"] = {issued_id: _voucher_from_map(issued_id, data) for issued_id, data in raw.items()}
     values["referral_reasons"] = tuple(item.referral_reasons or ())
+    values["favourites"] = favourites_from_list(item.favourites)
+    values["favourite_categories"] = tuple(item.favourite_categories or ())
+    counts = item.favourite_counts.as_dict() if item.favourite_counts else {}
+    values["favourite_counts"] = {name: float(count) for name, count in counts.items()}
     return Member(**values)
 
 
@@ -77,6 +105,21 @@ def _to_item(member: Member) -> MemberItem:
     item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
     item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
     item.referral_reasons = list(member.referral_reasons) or None
+    for name in ("favourites", "favourite_categories", "favourite_counts"):
+        setattr(item, name, _stored(name, getattr(member, name)))
+    return item
+
+
+def _indexed_item(member: Member, timezone: str) -> MemberItem:
+    """The new member's item with its member index keys: birthday (if any), roster and joined day."""
+    item = _to_item(member)
+    month_day = birthday_month_day(member.birthday)
+    if month_day:
+        item.gsi2pk, item.gsi2sk = keys.birthday_index(member.merchant_id, member.member_id, month_day)
+    last_visit = local_day(member.last_visit_at, timezone).isoformat() if member.last_visit_at else None
+    item.gsi3pk, item.gsi3sk = keys.roster_index(member.merchant_id, member.member_id, last_visit)
+    joined = local_day(member.created_at or datetime.now(UTC), timezone).isoformat()
+    item.gsi4pk, item.gsi4sk = keys.joined_index(member.merchant_id, member.member_id, joined)
     return item
 
 
@@ -124,6 +167,9 @@ class MemberUpdate:
     drop_vouchers: list[str] = field(default_factory=list)
     earliest_voucher_expiry: Any = _KEEP  # datetime, None (no open vouchers) or _KEEP
     tag: str = "member"
+    # The member's merchant: needed when a change moves the member in a per-merchant index (birthday, visit).
+    merchant_id: str | None = None
+    last_visit_day: date | None = None  # merchant-local day of a visit this update records: moves it in the roster
 
 
 @dataclass
@@ -155,7 +201,9 @@ def _update_actions(update: MemberUpdate) -> list:
     actions = [getattr(MemberItem, name).add(value) for name, value in update.add.items() if value]
     for name, value in update.set.items():
         attribute = getattr(MemberItem, name)
+        value = _stored(name, value)
         actions.append(attribute.remove() if value is None else attribute.set(value))
+    actions += _member_index_actions(update)
     actions += [MemberItem.vouchers[v.issued_reward_id].set(voucher_to_map(v)) for v in update.put_vouchers]
     actions += [MemberItem.vouchers[issued_id].remove() for issued_id in update.drop_vouchers]
     if update.earliest_voucher_expiry is None:
@@ -173,14 +221,52 @@ def reward_code_guard(voucher: Voucher, member_id: str, merchant_id: str) -> Gua
                  ref=voucher.issued_reward_id)
 
 
+def _member_index_actions(update: MemberUpdate) -> list:
+    """Keep the birthday and roster indexes in step with the change (the joined day never changes)."""
+    actions = []
+    if ("birthday" in update.set or update.last_visit_day is not None) and update.merchant_id is None:
+        raise ValueError("a change of birthday or last visit needs the member's merchant (its index keys)")
+    if "birthday" in update.set:
+        month_day = birthday_month_day(update.set["birthday"])
+        if month_day is None:
+            actions += [MemberItem.gsi2pk.remove(), MemberItem.gsi2sk.remove()]  # sparse: out of the index
+        else:
+            gsi_pk, gsi_sk = keys.birthday_index(update.merchant_id, update.member_id, month_day)
+            actions += [MemberItem.gsi2pk.set(gsi_pk), MemberItem.gsi2sk.set(gsi_sk)]
+    if update.last_visit_day is not None:
+        # The partition too: a member written before the roster existed joins it on the next visit.
+        gsi_pk, gsi_sk = keys.roster_index(update.merchant_id, update.member_id, update.last_visit_day.isoformat())
+        actions += [MemberItem.gsi3pk.set(gsi_pk), MemberItem.gsi3sk.set(gsi_sk)]
+    return actions
+
+
+def preferences_update(member: Member, **changes: Any) -> MemberUpdate:
+    """A change of the member's own details (name, contact, birthday, language, consent), conditioned on the
+    member's revision; a birthday change moves the member in the birthday index in the same write.
+
+    Commit it alone with ``change_preferences`` or with other items through ``member_transaction``."""
+    unknown = set(changes) - PREFERENCE_FIELDS
+    if unknown:
+        raise ValueError(f"not a preference: {sorted(unknown)}")
+    return MemberUpdate(member.member_id, expected_rev=member.rev, set=dict(changes), merchant_id=member.merchant_id,
+                        tag="member")
+
+
+def change_preferences(member: Member, **changes: Any) -> None:
+    """One conditional write; ConditionFailed({"member"}) when the member changed since it was read."""
+    member_transaction([preferences_update(member, **changes)]).commit()
+
+
 def _guard_item(guard: Guard) -> GuardItem:
     return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref)
 
 
 def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None,
-                  counters: list[CapCounter] = ()) -> None:
-    """Member, its unique identities and referral code, and the capped counters it counts in: all or nothing."""
-    txn = Transaction().put(_to_item(member), "member", condition=MemberItem.pk.does_not_exist())
+                  counters: list[CapCounter] = (), *, timezone: str) -> None:
+    """Member, its unique identities and referral code, and the capped counters it counts in: all or nothing.
+
+    ``timezone`` is the merchant's: the member indexes are keyed by its local days."""
+    txn = Transaction().put(_indexed_item(member, timezone), "member", condition=MemberItem.pk.does_not_exist())
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
     if referrer_id:
@@ -345,23 +431,9 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 
 __all__ = [
-    "CapCounter",
-    "ConditionFailed",
-    "ExpiringPage",
-    "Guard",
-    "MemberUpdate",
-    "commit",
-    "create_member",
-    "full_ledger",
-    "get_guard",
-    "get_member",
-    "get_member_with_reply",
-    "member_transaction",
-    "member_with_history",
-    "members_with_vouchers_expiring",
-    "recent_ledger",
-    "redeem_voucher",
-    "referral_count",
-    "referral_item",
-    "reward_code_guard",
+    "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate",
+    "change_preferences", "commit", "create_member", "favourites_from_list", "full_ledger", "get_guard",
+    "get_member", "get_member_with_reply", "member_transaction", "member_with_history",
+    "members_with_vouchers_expiring", "preferences_update", "recent_ledger", "redeem_voucher", "referral_count",
+    "referral_item", "reward_code_guard",
 ]

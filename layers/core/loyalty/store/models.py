@@ -43,6 +43,51 @@ class GSI1(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
 
 
+# What a message needs about a member: the member indexes all project it, so a campaign run reads only the index.
+CONTACT_SNAPSHOT = [
+    "kind", "member_id", "merchant_id", "name", "phone", "email", "consent_sms", "consent_email", "language",
+    "birthday", "favourites", "first_visit_at", "created_at",
+]
+# ... plus what segments evaluate, on the roster index only (a visit rewrites the roster entry anyway).
+ROSTER_SNAPSHOT = [
+    *CONTACT_SNAPSHOT,
+    "visit_count", "total_spend", "balance", "last_visit_at", "last_location_id", "favourite_categories",
+]
+
+
+class GSI2(GlobalSecondaryIndex):
+    """Birthdays: per merchant (sharded), sorted by ``MM-DD``; sparse: only members with a birthday."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = IncludeProjection(CONTACT_SNAPSHOT)
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class GSI3(GlobalSecondaryIndex):
+    """Roster: every member per merchant (sharded), sorted by the local day of the last visit ("never" last)."""
+
+    class Meta:
+        index_name = "GSI3"
+        projection = IncludeProjection(ROSTER_SNAPSHOT)
+
+    gsi3pk = UnicodeAttribute(hash_key=True, attr_name="GSI3PK")
+    gsi3sk = UnicodeAttribute(range_key=True, attr_name="GSI3SK")
+
+
+class GSI4(GlobalSecondaryIndex):
+    """Joined: every member per merchant (sharded), sorted by the local day of joining."""
+
+    class Meta:
+        index_name = "GSI4"
+        projection = IncludeProjection(CONTACT_SNAPSHOT)
+
+    gsi4pk = UnicodeAttribute(hash_key=True, attr_name="GSI4PK")
+    gsi4sk = UnicodeAttribute(range_key=True, attr_name="GSI4SK")
+
+
 class LoyaltyItem(Model):
     class Meta:
         table_name = "bywalec"
@@ -126,6 +171,23 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
     # the frequency cap's record, written with a condition on the value read.
     marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
+    language = UnicodeAttribute(null=True)
+    last_location_id = UnicodeAttribute(null=True)
+    # Top purchases [{sku|category, count}], rewritten only when the top changes: it is in every member index.
+    favourites = ListAttribute(null=True)
+    favourite_categories = ListAttribute(of=UnicodeAttribute, null=True)
+    # Bounded, decayed purchase counts behind the favourites ("s:<sku>" / "c:<category>" -> count); not projected.
+    favourite_counts = MapAttribute(null=True)
+    favourite_counts_month = UnicodeAttribute(null=True)  # YYYY-MM the counts were last decayed to
+    gsi2pk = UnicodeAttribute(null=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(null=True, attr_name="GSI2SK")
+    gsi3pk = UnicodeAttribute(null=True, attr_name="GSI3PK")
+    gsi3sk = UnicodeAttribute(null=True, attr_name="GSI3SK")
+    gsi4pk = UnicodeAttribute(null=True, attr_name="GSI4PK")
+    gsi4sk = UnicodeAttribute(null=True, attr_name="GSI4SK")
+    birthdays = GSI2()
+    roster = GSI3()
+    joined = GSI4()
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):

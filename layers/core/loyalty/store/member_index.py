@@ -1,0 +1,83 @@
+"""Reading a merchant's members through the member indexes: Query only, never Scan.
+
+Each index is per merchant and spread over ``keys.MEMBER_INDEX_SHARDS`` partitions; a read queries every shard
+for the day (or range of days) it wants, so it costs what matches, not what the merchant has. The indexes are
+eventually consistent: a member who joined or visited a moment ago may show a moment later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+
+from loyalty.domain.model import MemberSnapshot
+from loyalty.store import keys
+from loyalty.store.members import favourites_from_list
+from loyalty.store.models import MemberItem
+
+_DAY_END = "#~"  # sorts after every "<day>#<memberId>" of that day
+
+
+def _contact(item: MemberItem) -> dict:
+    return {
+        "member_id": item.member_id, "merchant_id": item.merchant_id, "name": item.name, "phone": item.phone,
+        "email": item.email, "consent_sms": bool(item.consent_sms), "consent_email": bool(item.consent_email),
+        "language": item.language, "birthday": item.birthday, "favourites": favourites_from_list(item.favourites),
+        "first_visit_at": item.first_visit_at, "created_at": item.created_at,
+    }
+
+
+def _contact_snapshot(item: MemberItem) -> MemberSnapshot:
+    return MemberSnapshot(**_contact(item))
+
+
+def _roster_snapshot(item: MemberItem) -> MemberSnapshot:
+    return MemberSnapshot(
+        **_contact(item), visit_count=int(item.visit_count or 0), total_spend=int(item.total_spend or 0),
+        balance=int(item.balance or 0), last_visit_at=item.last_visit_at, last_location_id=item.last_location_id,
+        favourite_categories=tuple(item.favourite_categories or ()))
+
+
+def _each_shard(query: Callable[[int], Iterator[MemberItem]],
+                snapshot: Callable[[MemberItem], MemberSnapshot]) -> Iterator[MemberSnapshot]:
+    for shard in range(keys.MEMBER_INDEX_SHARDS):
+        for item in query(shard):
+            yield snapshot(item)
+
+
+def birthdays_on(merchant_id: str, month_day: str) -> Iterator[MemberSnapshot]:
+    """Members whose birthday is on ``MM-DD`` (a 29 February birthday is only ever ``02-29``: the caller decides
+    when to ask for it in other years)."""
+    return _each_shard(lambda shard: MemberItem.birthdays.query(
+        keys.birthdays_partition(merchant_id, shard), MemberItem.gsi2sk.startswith(f"{month_day}#")),
+        _contact_snapshot)
+
+
+def last_visit_on(merchant_id: str, day: date) -> Iterator[MemberSnapshot]:
+    """Members whose last visit was on this merchant-local day."""
+    return last_visit_between(merchant_id, day, day)
+
+
+def last_visit_between(merchant_id: str, first: date, last: date) -> Iterator[MemberSnapshot]:
+    """Members whose last visit was on a merchant-local day from ``first`` to ``last``, both included."""
+    return _each_shard(lambda shard: MemberItem.roster.query(
+        keys.roster_partition(merchant_id, shard),
+        MemberItem.gsi3sk.between(f"{first.isoformat()}#", f"{last.isoformat()}{_DAY_END}")),
+        _roster_snapshot)
+
+
+def joined_on(merchant_id: str, day: date) -> Iterator[MemberSnapshot]:
+    """Members who joined on this merchant-local day."""
+    return _each_shard(lambda shard: MemberItem.joined.query(
+        keys.joined_partition(merchant_id, shard), MemberItem.gsi4sk.startswith(f"{day.isoformat()}#")),
+        _contact_snapshot)
+
+
+def roster(merchant_id: str) -> Iterator[MemberSnapshot]:
+    """Every member of the merchant, with what segments evaluate; shard by shard, oldest last visit first and
+    members who never visited last."""
+    return _each_shard(lambda shard: MemberItem.roster.query(keys.roster_partition(merchant_id, shard)),
+                       _roster_snapshot)
+
+
+__all__ = ["birthdays_on", "joined_on", "last_visit_between", "last_visit_on", "roster"]
