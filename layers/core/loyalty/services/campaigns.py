@@ -23,7 +23,7 @@ from loyalty.domain.model import LedgerEntry, LedgerLine, MemberSnapshot, Mercha
 from loyalty.replies.campaigns import CampaignList, CampaignReply, Preview, RunList, RunReply, Sample
 from loyalty.services import clock
 from loyalty.services import outbox as outbox_service
-from loyalty.services.merchants import card_page_url, load_merchant
+from loyalty.services.merchants import load_merchant
 from loyalty.settings import get_settings
 from loyalty.store import campaigns as store
 from loyalty.store import keys, member_index
@@ -178,11 +178,10 @@ def _read(merchant_id: str, query: rules.AudienceQuery) -> Iterator[MemberSnapsh
 
 def _rendering(campaign: rules.Campaign, merchant: Merchant, voucher: Voucher | None) -> rules.Rendering:
     reward = merchant.program.reward(campaign.offer.reward_id) if campaign.offer and campaign.offer.reward_id else None
-    base_url = get_settings().public_base_url or ""
     return rules.Rendering(merchant_name=merchant.name, reward_name=reward.name if reward else None,
                            points=campaign.offer.bonus_points if campaign.offer else None,
                            expires_at=voucher.expires_at if voucher else None, timezone=merchant.timezone,
-                           card_link=card_page_url(base_url, merchant.merchant_id))
+                           card_link=outbox_service.card_link(merchant.merchant_id))
 
 
 def _contents(campaign: rules.Campaign, rendering: rules.Rendering, snapshot: MemberSnapshot) -> dict[str, Content]:
@@ -237,7 +236,7 @@ def run_due(remaining_ms: Callable[[], int]) -> dict:
             result["reached"] += reached
             result["runsFinished"] += int(finished)
             result["complete"] &= finished
-    result["redispatched"] = outbox_service.sweep()
+    result["outbox"] = outbox_service.sweep(clock.now())
     telemetry.count("CampaignMessagesQueued", result["reached"])
     return result
 
