@@ -168,9 +168,6 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
     # can tell whether the member item and the ledger entries it returned belong together.
     ledger_head = UnicodeAttribute(null=True)
-    # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
-    # the frequency cap's record, written with a condition on the value read.
-    marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
     language = UnicodeAttribute(null=True)
     last_location_id = UnicodeAttribute(null=True)
     # Top purchases [{sku|category, count}], rewritten only when the top changes: it is in every member index.
@@ -188,6 +185,9 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     birthdays = GSI2()
     roster = GSI3()
     joined = GSI4()
+    # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
+    # the frequency cap's record, written with a condition on the value read.
+    marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
