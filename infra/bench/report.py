@@ -41,7 +41,7 @@ def round_trip_verdicts(summaries: list[dict]) -> list[dict[str, str]]:
 
 
 def figures(summaries: list[dict], totals: Counter, server_totals: Counter | None, population: dict[str, Any],
-            hot_keys: dict | None, cold: dict | None) -> list[dict[str, str]]:
+            hot_keys: dict | None, cold: dict | None, campaigns: dict | None = None) -> list[dict[str, str]]:
     results = round_trip_verdicts(summaries)
 
     scans = totals.get("Scan", 0)
@@ -64,7 +64,40 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
                                "large population skipped (--large 0)"))
 
     results.extend(hot_key_verdicts(hot_keys))
+    results.extend(campaign_run_verdicts(campaigns))
     results.extend(cold_start_verdicts(cold))
+    return results
+
+
+def campaign_run_verdicts(campaigns: dict | None) -> list[dict[str, str]]:
+    if not campaigns or not campaigns["runs"]:
+        return [verdict("campaign runs read what matches", None, "skipped (--campaign-members 0)")]
+    results = []
+    limit, constant = campaigns["reads_per_match_limit"], campaigns["constant_reads"]
+    for kind in ("birthday", "winback"):
+        for run in campaigns["runs"]:
+            tick, matches = run[kind], run["matches"]
+            reached = tick["result"].get("reached", 0)
+            ok = (tick["items_read"] <= limit * matches + constant and reached == matches
+                  and not tick["failed_calls"] and tick["result"].get("complete") is True)
+            results.append(verdict(
+                f"{kind} run at {run['members']:,} members reads at most {limit} items per match + {constant}", ok,
+                f"{tick['items_read']} items read for {matches} matches ({reached} reached) in "
+                f"{tick['request_count']} requests: " + ", ".join(f"{api} {n}" for api, n in tick["requests"].items())))
+        if len(campaigns["runs"]) >= 2:
+            first, last = campaigns["runs"][0], campaigns["runs"][-1]
+            same = first[kind]["requests"] == last[kind]["requests"]
+            results.append(verdict(
+                f"{kind} run: same DynamoDB requests at {first['members']:,} and {last['members']:,} members", same,
+                f"{first[kind]['requests']} vs {last[kind]['requests']} ({first['matches']} matches each)"))
+    largest = campaigns["runs"][-1]["birthday"]
+    rate = largest["result"].get("reached", 0) / largest["seconds"] if largest["seconds"] else 0.0
+    projected = campaigns["million_birthday_matches"] / rate if rate else float("inf")
+    results.append(verdict(
+        "birthday run throughput (informational)", None if rate else False,
+        f"{rate:.1f} messages queued per second on this machine (one transaction per member); a merchant with "
+        f"1,000,000 members (~{campaigns['million_birthday_matches']:,} birthdays a day) takes ~{projected:.0f} s, "
+        "spread over ticks when it exceeds one invocation's time"))
     return results
 
 
