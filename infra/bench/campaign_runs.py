@@ -4,8 +4,9 @@ For each population (1,000 and 20,000 members by default) a shop is opened throu
 members are bulk-loaded with their member-index keys (birthday, last-visit day, join day), exactly
 `matches` of them matching each campaign: a birthday a week after the run's local day, and a last
 visit `absentDays` before it with enough visits. A birthday campaign (10:00) and a win-back campaign
-(10:05) are created through the API; the local clock then moves past each send time and the tick
-(the campaigns function's scheduled event) is invoked once per campaign while the meter records every
+(10:01, so the birthday run's messages are not yet due for the outbox sweep) are created through the
+API; the local clock then moves past each send time and the tick (the campaigns function's scheduled
+event) is invoked once per campaign while the meter records every
 DynamoDB request and the items each returned. The figures: items read per matching member (at most
 1.1 plus a constant), the same DynamoDB requests at both populations, and messages queued per second
 (one transaction per member: guard, voucher, outbox message, run counters), projected to a birthday
@@ -93,6 +94,9 @@ def _load(meter: Any, merchant_id: str, timezone: str, count: int, matches: int,
 
 
 def _tick(driver: Driver, meter: Any) -> dict[str, Any]:
+    from loyalty.store.merchants import clear_caches
+
+    clear_caches()  # every measured run reads the merchant once, however long the load before it took
     with meter.capture() as captured:
         started = time.perf_counter()
         result = driver.api.runtime.invoke("CampaignsFunction", {})
@@ -113,7 +117,7 @@ def measure_campaign_runs(driver: Driver, meter: Any, admin_token: str, log: Cal
         owner = bearer(world.owner_key)
         path = f"/v1/merchants/{world.merchant_id}/campaigns"
         birthday = driver.expect(201, "POST", path, _campaign("birthday", "10:00"), owner)
-        winback = driver.expect(201, "POST", path, _campaign("winback", "10:05"), owner)
+        winback = driver.expect(201, "POST", path, _campaign("winback", "10:01"), owner)
         birthday_at = datetime.fromisoformat(birthday["nextRunAt"].replace("Z", "+00:00"))
         winback_at = datetime.fromisoformat(winback["nextRunAt"].replace("Z", "+00:00"))
         timezone = "Europe/Warsaw"  # the bench's shop (infra/seed.py)
@@ -122,7 +126,7 @@ def measure_campaign_runs(driver: Driver, meter: Any, admin_token: str, log: Cal
         _load(driver.meter, world.merchant_id, timezone, population, matches, run_day)
         figures = {"members": population, "matches": matches}
         for name, at in (("birthday", birthday_at), ("winback", winback_at)):
-            clock.set_offset((at + timedelta(minutes=1)).timestamp() - time.time())
+            clock.set_offset((at + timedelta(seconds=30)).timestamp() - time.time())
             figures[name] = _tick(driver, meter)
         clock.set_offset(0)
         runs.append(figures)
