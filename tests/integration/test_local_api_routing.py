@@ -52,8 +52,13 @@ def test_table_is_created_from_the_template(dynamodb):
         {"AttributeName": "SK", "KeyType": "RANGE"},
     ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "GSI1"
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4"}  # vouchers expiring; birthdays, roster, joined
+    assert indexes["GSI3"]["KeySchema"] == [
+        {"AttributeName": "GSI3PK", "KeyType": "HASH"},
+        {"AttributeName": "GSI3SK", "KeyType": "RANGE"},
+    ]
+    gsi = indexes["GSI1"]
     assert gsi["KeySchema"] == [
         {"AttributeName": "GSI1PK", "KeyType": "HASH"},
         {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
