@@ -7,6 +7,7 @@ repeated, overlapping or crashed-and-retried run reaches nobody twice for the sa
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from loyalty.domain import campaigns as rules
 from loyalty.domain import ids
 from loyalty.domain.access import OWNER, Caller, require_merchant
 from loyalty.domain.errors import ConcurrentUpdate, NotFound, ValidationFailed
-from loyalty.domain.messages import Content, Message
+from loyalty.domain.messages import UNSUBSCRIBE_PLACEHOLDER, Content, Message
 from loyalty.domain.model import LedgerEntry, LedgerLine, MemberSnapshot, Merchant, Voucher
 from loyalty.replies.campaigns import CampaignList, CampaignReply, Preview, RunList, RunReply, Sample
 from loyalty.services import clock
@@ -32,6 +33,7 @@ from loyalty.store.transaction import ConditionFailed, TransientConflict
 if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
     from loyalty.requests.campaigns import CampaignOffer, CreateCampaign, EditCampaign, MessageText
 
+_log = logging.getLogger(__name__)
 DISPATCH_BATCH = 50  # messages handed to the queue at a time while a run goes on
 REACH_ATTEMPTS = 6
 
@@ -104,7 +106,7 @@ def preview(caller: Caller, merchant_id: str, campaign_id: str) -> Preview:
     days = rules.days_to_cover(campaign.last_run_day, rules.local_day(scheduled, merchant.timezone))
     audience = 0
     sample: Sample | None = None
-    for _query, snapshot, _occasion in _targets(campaign, merchant, days):
+    for _query, snapshot, _occasion in _targets(campaign, merchant, days, now):
         audience += 1
         if sample is None:
             sample = _sample(campaign, merchant, snapshot, now)
@@ -144,11 +146,11 @@ def _wording(message: dict[str, MessageText]) -> dict[str, rules.Wording]:
 
 # --- audiences -------------------------------------------------------------------------------------
 
-def _targets(campaign: rules.Campaign, merchant: Merchant,
-             days: list) -> Iterator[tuple[rules.AudienceQuery, MemberSnapshot, str]]:
+def _targets(campaign: rules.Campaign, merchant: Merchant, days: list,
+             now: datetime) -> Iterator[tuple[rules.AudienceQuery, MemberSnapshot, str]]:
     """Each member a run covering ``days`` targets, with its occasion, read from the member indexes only."""
     for query in rules.audience(campaign, days):
-        for snapshot in _read(merchant.merchant_id, query):
+        for snapshot in _read(merchant, query, now):
             if query.needs_first_visit and snapshot.first_visit_at is None:
                 continue
             if query.min_visits and (snapshot.visit_count or 0) < query.min_visits:
@@ -158,7 +160,8 @@ def _targets(campaign: rules.Campaign, merchant: Merchant,
             yield query, snapshot, rules.occasion_of(query, last_visit)
 
 
-def _read(merchant_id: str, query: rules.AudienceQuery) -> Iterator[MemberSnapshot]:
+def _read(merchant: Merchant, query: rules.AudienceQuery, now: datetime) -> Iterator[MemberSnapshot]:
+    merchant_id = merchant.merchant_id
     if query.index == "birthdays":
         return member_index.birthdays_on(merchant_id, query.key)
     if query.index == "joined":
@@ -166,9 +169,9 @@ def _read(merchant_id: str, query: rules.AudienceQuery) -> Iterator[MemberSnapsh
     if query.index == "last_visit_between":
         return member_index.last_visit_between(merchant_id, query.key, query.until)
     if query.index == "segment":
-        from loyalty.services import segments  # the segment rules; read only by broadcasts
+        from loyalty.services import segments  # the segment rules: only broadcasts read them
 
-        return segments.members_of(merchant_id, query.key)
+        return segments.segment_members(merchant, query.key, now)
     # expiring_points: points cannot expire yet, so no index of expiring points exists and nobody is found.
     # When points expire, an index keyed by expiry day is read here, like the birthday index.
     return iter(())
@@ -203,8 +206,10 @@ def _sample(campaign: rules.Campaign, merchant: Merchant, snapshot: MemberSnapsh
     usable = [c for c in campaign.channels if contact[c] and consent[c]] or [c for c in campaign.channels
                                                                             if contact[c]] or list(campaign.channels)
     channel = usable[0]
+    # The sender fills the link for the channel it uses; the preview shows the one this member would get.
+    link = outbox_service.unsubscribe_link(merchant.merchant_id, snapshot.member_id, channel)
     return Sample(channel=channel, to=contact[channel] or "", subject=contents[channel].subject,
-                  body=contents[channel].body)
+                  body=contents[channel].body.replace(UNSUBSCRIBE_PLACEHOLDER, link))
 
 
 def _voucher(campaign: rules.Campaign, merchant: Merchant, now: datetime, run_id: str) -> Voucher | None:
@@ -225,19 +230,26 @@ def run_due(remaining_ms: Callable[[], int]) -> dict:
     its next run time, so the next tick continues it (the guards skip whom it already reached)."""
     margin_ms = get_settings().expiry_time_margin_seconds * 1000
     now = clock.now()
-    result = {"campaigns": 0, "runsFinished": 0, "reached": 0, "complete": True}
+    result = {"campaigns": 0, "runsFinished": 0, "reached": 0, "failed": 0, "complete": True}
     for shard in range(keys.CAMPAIGN_SHARDS):
         for due in store.due(shard, now):
             if remaining_ms() < margin_ms:
                 result["complete"] = False
                 break
             result["campaigns"] += 1
-            reached, finished = _run(due, now, lambda: remaining_ms() >= margin_ms)
+            try:
+                reached, finished = _run(due, now, lambda: remaining_ms() >= margin_ms)
+            except Exception:  # one campaign's failure must not hold back every other merchant's
+                _log.exception("campaign run failed", extra={"campaignId": due.campaign_id})
+                result["failed"] += 1
+                result["complete"] = False
+                continue
             result["reached"] += reached
             result["runsFinished"] += int(finished)
             result["complete"] &= finished
     result["outbox"] = outbox_service.sweep(clock.now())
     telemetry.count("CampaignMessagesQueued", result["reached"])
+    telemetry.count("CampaignRunsFailed", result["failed"])
     return result
 
 
@@ -256,7 +268,7 @@ def _run(due: store.DueCampaign, now: datetime, time_left: Callable[[], bool]) -
     store.start_run(merchant.merchant_id, campaign.campaign_id, run_id, label, scheduled, now)
     reached = 0
     pending: list[str] = []
-    for _query, snapshot, occasion in _targets(campaign, merchant, days):
+    for _query, snapshot, occasion in _targets(campaign, merchant, days, now):
         if not time_left():
             outbox_service.dispatch(pending)
             return reached, False
