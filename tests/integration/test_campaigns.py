@@ -314,3 +314,51 @@ def test_a_run_on_the_autumn_dst_day_happens_at_local_send_time(world, runtime, 
     tick(runtime)
     assert len(campaign_vouchers(world, member)) == 1
     assert runs(world, reply["campaignId"])[0]["occasion"] == "2026-10-25"
+
+
+def test_winback_reaches_regulars_on_the_day_their_absence_is_absent_days_old_once(world, runtime, at):
+    def visit(member, instant: datetime, receipt: str) -> None:
+        at(instant)
+        assert world.staff_scan(member, amount=1_000, receipt_id=receipt).status == 200
+
+    early, absence_start = datetime(2026, 10, 1, 10, tzinfo=UTC), datetime(2026, 10, 11, 10, tzinfo=UTC)
+    at(early)
+    regular, newcomer, returning = world.enroll(), world.enroll(), world.enroll()
+    visit(regular, early, "r-1")
+    visit(regular, absence_start, "r-2")
+    visit(newcomer, absence_start, "n-1")  # one visit only: not a regular
+    visit(returning, early, "b-1")
+    visit(returning, absence_start, "b-2")
+    visit(returning, datetime(2026, 11, 5, 10, tzinfo=UTC), "b-3")  # came back: not absent
+    at(datetime(2026, 11, 9, 12, tzinfo=UTC))
+    reply = create(world, birthday_campaign(name="We miss you", type="winback",
+                                            trigger={"absentDays": 30, "minVisits": 2})).json
+    assert reply["nextRunAt"] == "2026-11-10T09:00:00Z"
+
+    at(datetime(2026, 11, 10, 9, 5, tzinfo=UTC))
+    tick(runtime)
+    at(datetime(2026, 11, 11, 9, 5, tzinfo=UTC))  # the next day's run: the same absence is not reached again
+    tick(runtime)
+
+    assert len(campaign_vouchers(world, regular)) == 1
+    assert campaign_vouchers(world, newcomer) == campaign_vouchers(world, returning) == []
+    assert message_for(reply["campaignId"], regular.member_id, "absence-from-2026-10-11") is not None
+    assert [(r["occasion"], r["targeted"]) for r in runs(world, reply["campaignId"])] == [
+        ("2026-11-11", 0), ("2026-11-10", 1)]
+
+
+def test_welcome_follows_the_first_visit_after_days_and_skips_who_never_came(world, runtime, at):
+    at(datetime(2026, 11, 2, 11, tzinfo=UTC))
+    visited, never = world.enroll(), world.enroll()
+    assert world.staff_scan(visited, amount=1_000, receipt_id="w-1").status == 200
+    reply = create(world, birthday_campaign(name="Welcome", type="welcome", trigger={"afterDays": 3},
+                                            offer={"bonusPoints": 15})).json
+    assert reply["nextRunAt"] == "2026-11-03T09:00:00Z"
+
+    for day in (3, 4, 5, 6):  # daily runs; the join day plus three is 5 November
+        at(datetime(2026, 11, day, 9, 5, tzinfo=UTC))
+        tick(runtime)
+
+    assert [e["kind"] for e in world.profile(visited)["ledger"]].count("campaign_bonus") == 1
+    assert "campaign_bonus" not in [e["kind"] for e in world.profile(never)["ledger"]]
+    assert [r["targeted"] for r in runs(world, reply["campaignId"])] == [0, 1, 0, 0]

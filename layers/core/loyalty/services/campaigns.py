@@ -88,6 +88,10 @@ def edit(caller: Caller, merchant_id: str, campaign_id: str, request: EditCampai
         changes["status"] = request.status
     now = clock.now()
     campaign = _checked(dataclasses.replace(current, **changes, updated_at=now), merchant, now)
+    due = current.next_run_at
+    if (due is not None and due <= now and campaign.status == rules.ACTIVE and campaign.send_at == current.send_at
+            and campaign.trigger == current.trigger):
+        campaign = dataclasses.replace(campaign, next_run_at=due)  # a run under way (or due) keeps its time
     try:
         store.save(campaign, previous=current)
     except ConditionFailed:

@@ -61,8 +61,12 @@ def _to_campaign(item: CampaignItem) -> Campaign:
 
 def save(campaign: Campaign, *, previous: Campaign | None = None) -> None:
     """A new campaign (``previous`` None), or an edit that applies only to the version it was made from."""
-    condition = (CampaignItem.pk.does_not_exist() if previous is None
-                 else CampaignItem.updated_at == previous.updated_at)
+    if previous is None:
+        condition = CampaignItem.pk.does_not_exist()
+    else:  # a run finishing meanwhile moves the last run day without touching updated_at
+        last_run = previous.last_run_day.isoformat() if previous.last_run_day else None
+        condition = (CampaignItem.updated_at == previous.updated_at) & (
+            CampaignItem.last_run_day == last_run if last_run else CampaignItem.last_run_day.does_not_exist())
     try:
         _to_item(campaign).save(condition=condition, add_version_condition=False)
     except PutError as exc:
