@@ -90,14 +90,17 @@ def campaign_run_verdicts(campaigns: dict | None) -> list[dict[str, str]]:
             results.append(verdict(
                 f"{kind} run: same DynamoDB requests at {first['members']:,} and {last['members']:,} members", same,
                 f"{first[kind]['requests']} vs {last[kind]['requests']} ({first['matches']} matches each)"))
-    largest = campaigns["runs"][-1]["birthday"]
-    rate = largest["result"].get("reached", 0) / largest["seconds"] if largest["seconds"] else 0.0
-    projected = campaigns["million_birthday_matches"] / rate if rate else float("inf")
+    rates = []
+    for run in campaigns["runs"]:
+        tick = run["birthday"]
+        rate = tick["result"].get("reached", 0) / tick["seconds"] if tick["seconds"] else 0.0
+        projected = campaigns["million_birthday_matches"] / rate if rate else float("inf")
+        rates.append(f"{rate:.1f}/s at {run['members']:,} members (1,000,000 members, "
+                     f"~{campaigns['million_birthday_matches']:,} birthdays: ~{projected:.0f} s)")
     results.append(verdict(
-        "birthday run throughput (informational)", None if rate else False,
-        f"{rate:.1f} messages queued per second on this machine (one transaction per member); a merchant with "
-        f"1,000,000 members (~{campaigns['million_birthday_matches']:,} birthdays a day) takes ~{projected:.0f} s, "
-        "spread over ticks when it exceeds one invocation's time"))
+        "birthday run: messages queued per second on this machine (informational)", None,
+        "; ".join(rates) + ". One transaction per member; moto's transactions slow down as its table grows, "
+        "DynamoDB's do not; a run longer than one invocation continues at the next tick"))
     return results
 
 

@@ -153,7 +153,7 @@ def _campaign_runs(small_read: int, large_read: int, large_requests: dict | None
 def test_a_campaign_run_reading_what_matches_passes_and_one_reading_more_fails():
     passing = report.campaign_run_verdicts(_campaign_runs(53, 53))
     assert report.exit_status(passing) == 0
-    assert any("5.0 messages queued per second" in v["detail"] for v in passing)
+    assert any("5.0/s at 1,000 members" in v["detail"] for v in passing)
     failing = report.campaign_run_verdicts(_campaign_runs(53, 400, {"Query": 40, "TransactWriteItems": 50}))
     assert report.exit_status(failing) == 1
     assert {v["figure"] for v in failing if v["verdict"] == report.FAIL} == {
