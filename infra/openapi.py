@@ -73,7 +73,8 @@ def with_contract_conventions(document: dict) -> dict:
             errors = declared_errors(operation) + list(plumbing_errors(
                 method, has_body="requestBody" in operation, has_query=has_query))
             for status in [status for status in responses if int(status) >= 400]:
-                del responses[status]  # Powertools' own 422 is replaced by the envelope
+                if "text/html" not in responses[status].get("content", {}):  # a route's own page stays
+                    del responses[status]  # Powertools' own 422 is replaced by the envelope
             for response in responses.values():
                 if response.get("content") == {}:
                     del response["content"]  # a reply without a body (204)

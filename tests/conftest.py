@@ -72,6 +72,17 @@ def dynamodb_usage():
 
 
 @pytest.fixture(scope="session")
+def server():
+    """The local server, started once for the end-to-end and browser tests: real HTTP, handlers in worker
+    processes. One per run: a process holds one local stack at a time."""
+    from infra.local.stack import start_local_stack
+
+    # Several execution environments per function: concurrent requests really run concurrently.
+    with start_local_stack(port=0, concurrency=6) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
 def runtime(dynamodb_usage):
     """The template's functions, run in this process one invocation at a time."""
     from infra.local.lambda_runtime import LambdaRuntime

@@ -6,10 +6,21 @@ from loyalty.api import http
 from loyalty.api.contract import responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.security import CARD
-from loyalty.domain.errors import ConcurrentUpdate, Forbidden, InvalidMemberToken, NotFound, Unauthorized
+from loyalty.domain.errors import (
+    AlreadyMember,
+    ConcurrentUpdate,
+    Forbidden,
+    InvalidMemberToken,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
 from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
-from loyalty.services import card
+from loyalty.replies.members import CardLinkAccepted, NewCard, Preferences
+from loyalty.requests.members import CardLinkOpening, CardLinkRequest, PreferencesChange
+from loyalty.services import card, card_link, preferences, unsubscribe
 
 router = Router()
 
@@ -20,11 +31,66 @@ def my_card() -> MyCard:
     return card.my_card(http.caller(router))
 
 
+@router.get("/v1/me/preferences", tags=["members"], security=CARD, operation_id="getPreferences",
+            responses=responses(Unauthorized, Forbidden, InvalidMemberToken))
+def my_preferences() -> Preferences:
+    return preferences.preferences(http.caller(router))
+
+
+@router.patch("/v1/me/preferences", tags=["members"], security=CARD, operation_id="changePreferences",
+              responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ValidationFailed, AlreadyMember,
+                                  ConcurrentUpdate))
+def change_my_preferences(body: PreferencesChange) -> Preferences:
+    return preferences.change_preferences(http.caller(router), body)
+
+
 @router.get("/v1/m/<merchantId>", tags=["web"], operation_id="getCardPage",
             responses=responses(NotFound, replies={200: {"text/html": {"type": "string"}}}))
 def card_page(merchantId: str):
     html = card.card_page(merchantId, http.base_url(router))
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/v1/merchants/<merchantId>/card-link", tags=["web"], status_code=202,
+             operation_id="requestCardLink",
+             responses=responses(NotFound, ValidationFailed, RateLimited, ConcurrentUpdate,
+                                 replies={202: CardLinkAccepted}))
+def request_card_link(merchantId: str, body: CardLinkRequest):
+    """Always 202 for a valid request: it never tells whether the phone or email has a card here."""
+    who = http.caller(router)
+    return http.exactly_once(router, who, lambda: (202, card_link.request_card_link(who, merchantId, body)))
+
+
+@router.post("/v1/merchants/<merchantId>/card-link/open", tags=["web"], status_code=201,
+             operation_id="openCardLink", responses=responses(NotFound, ValidationFailed, ConcurrentUpdate,
+                                                              replies={201: NewCard}))
+def open_card_link(merchantId: str, body: CardLinkOpening):
+    """The card page exchanges a card link's one-time code for a new card token."""
+    who = http.caller(router)
+    return http.exactly_once(router, who, lambda: (201, card_link.open_card_link(merchantId, body)))
+
+
+HTML = {"text/html": {"type": "string"}}
+UNSUBSCRIBE = "/v1/u/{token}"
+
+
+def _html(page: unsubscribe.Page) -> Response:
+    # Never cached or indexed: the page says whether this person still gets offers.
+    return Response(page.status, "text/html; charset=utf-8", page.html,
+                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+@router.get("/v1/u/<token>", tags=["web"], operation_id="getUnsubscribePage",
+            responses=responses(replies={200: HTML, 404: HTML}))
+def unsubscribe_page(token: str):
+    return _html(unsubscribe.landing_page(token))
+
+
+@router.post("/v1/u/<token>", tags=["web"], operation_id="unsubscribe",
+             responses=responses(replies={200: HTML, 404: HTML}))
+def unsubscribe_now(token: str):
+    """Whatever the body (RFC 8058 one-click sends ``List-Unsubscribe=One-Click`` form-encoded)."""
+    return _html(unsubscribe.unsubscribe_page(token))
 
 
 @router.get("/v1/health", tags=["health"], operation_id="getHealth", responses=responses())
@@ -33,4 +99,4 @@ def health() -> Health:
 
 
 app = make_resolver(router)
-lambda_handler = lambda_handler_for(app)
+lambda_handler = lambda_handler_for(app, ignored_bodies=frozenset({f"POST {UNSUBSCRIBE}"}))

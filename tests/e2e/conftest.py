@@ -1,4 +1,4 @@
-"""The local server, started once for the end-to-end tests: real HTTP, handlers in worker processes."""
+"""Real HTTP to the local server (the session's ``server``, see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ import pytest
 
 from tests.support.clients import HttpClient
 from tests.support.world import create_world
-
-
-@pytest.fixture(scope="session")
-def server():
-    from infra.local.stack import start_local_stack
-
-    # Several execution environments per function: concurrent requests really run concurrently.
-    with start_local_stack(port=0, concurrency=6) as stack:
-        yield stack
 
 
 @pytest.fixture(scope="session")

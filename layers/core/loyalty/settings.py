@@ -44,6 +44,10 @@ class Settings:
     # and scans a minute); the per-merchant figures are about 3x a 500-location chain's busiest legitimate rate.
     join_limit: RateLimit
     scan_limit: RateLimit
+    # "Lost your card?" requests: a person asks a few times at most; each contact gets a few links an hour,
+    # so the route cannot be used to flood someone's phone or inbox.
+    card_link_limit: RateLimit
+    card_link_per_contact: int
     # A merchant's counter is spread over this many items, so none of them is a hot key.
     rate_limit_shards: int
     # Referrals rewarded per referrer and local day before more are held for the owner's review.
@@ -91,6 +95,9 @@ def get_settings() -> Settings:
                              _int("JOIN_LIMIT_PER_MERCHANT", 6000)),
         scan_limit=RateLimit(_int("SCAN_LIMIT_WINDOW_SECONDS", 60), _int("SCAN_LIMIT_PER_ADDRESS", 60),
                              _int("SCAN_LIMIT_PER_MERCHANT", 18000)),
+        card_link_limit=RateLimit(_int("CARD_LINK_LIMIT_WINDOW_SECONDS", 3600), _int("CARD_LINK_LIMIT_PER_ADDRESS", 10),
+                                  _int("CARD_LINK_LIMIT_PER_MERCHANT", 3000)),
+        card_link_per_contact=_int("CARD_LINK_LIMIT_PER_CONTACT", 3),
         rate_limit_shards=_int("RATE_LIMIT_SHARDS", 32),
         referrals_rewarded_per_day=_int("REFERRALS_REWARDED_PER_DAY", 3),
         message_queue_url=os.environ.get("MESSAGE_QUEUE_URL") or None,

@@ -64,11 +64,15 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_handler_for(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
+def lambda_handler_for(app: APIGatewayHttpResolver,
+                       ignored_bodies: frozenset[str] = frozenset()) -> Callable[[dict, Any], dict]:
+    """``ignored_bodies``: route keys ("POST /v1/u/{token}") that accept any body, of any type, and read none."""
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry credentials in their headers.
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @flush_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
+        if event.get("routeKey") in ignored_bodies:
+            event["body"], event["isBase64Encoded"] = "", False
         try:
             caller, once = screen_request(event)
         except LoyaltyError as error:

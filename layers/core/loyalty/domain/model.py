@@ -98,7 +98,8 @@ class Member:
     phone: str | None = None
     email: str | None = None
     name: str | None = None
-    birthday: str | None = None
+    birthday: str | None = None  # "YYYY-MM-DD", or "MM-DD" without the year
+    language: str | None = None  # "pl" | "en"
     consent_sms: bool = False
     consent_email: bool = False
     balance: int = 0

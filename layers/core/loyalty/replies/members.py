@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import model_serializer
 
 from loyalty.domain.model import LedgerEntry, Member
+from loyalty.domain.preferences import ConsentChange
 from loyalty.replies.base import Instant, Reply
 from loyalty.replies.cards import Card, IssuedReward, Line, Points
 
@@ -22,6 +23,7 @@ class MemberSummary(Reply):
     phone: str | None
     email: str | None
     birthday: str | None
+    language: str | None
     consent: ConsentFlags
     points: Points
     stamps: int
@@ -30,7 +32,7 @@ class MemberSummary(Reply):
     @staticmethod
     def fields(member: Member) -> dict:
         return {"member_id": member.member_id, "name": member.name, "phone": member.phone, "email": member.email,
-                "birthday": member.birthday,
+                "birthday": member.birthday, "language": member.language,
                 "consent": ConsentFlags(sms=member.consent_sms, email=member.consent_email),
                 "points": Points(balance=member.balance, lifetime=member.lifetime_points), "stamps": member.stamps,
                 "joined_at": member.created_at}
@@ -123,3 +125,36 @@ class NewCard(Reply):
 
     member_id: str
     member_token: str
+
+
+class ConsentLogEntry(Reply):
+    channel: str
+    granted: bool
+    at: Instant
+    source: str  # join_form | staff | member | unsubscribe_link | import
+
+
+class Preferences(Reply):
+    """The member's contact details, birthday, language and consent, with the newest consent changes first."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+    birthday: str | None
+    language: str | None
+    consent: ConsentFlags
+    consent_log: list[ConsentLogEntry]
+
+    @classmethod
+    def of(cls, member: Member, log: list[ConsentChange]) -> Preferences:
+        return cls(name=member.name, email=member.email, phone=member.phone, birthday=member.birthday,
+                   language=member.language, consent=ConsentFlags(sms=member.consent_sms, email=member.consent_email),
+                   consent_log=[ConsentLogEntry(channel=c.channel, granted=c.granted, at=c.at, source=c.source)
+                                for c in log])
+
+
+class CardLinkAccepted(Reply):
+    """Accepted: the same reply whether or not the contact has a card here."""
+
+    message: str = ("If this phone number or email has a card here, a link to open it is on its way. "
+                    "The link works once, for 30 minutes.")

@@ -15,7 +15,7 @@ from loyalty.domain.referral import NOT_REWARDED, PENDING, referral_month, refer
 from loyalty.replies.cards import Card
 from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, ReferralNote
 from loyalty.server_keys import signing_key
-from loyalty.services import clock, limits
+from loyalty.services import clock, limits, preferences
 from loyalty.services.members import load_for_merchant
 from loyalty.services.merchants import load_merchant
 from loyalty.store import keys
@@ -58,7 +58,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
         token = tokens.new_member_token(member_id)
         member = Member(
             member_id=member_id, merchant_id=merchant_id, token_hash=token.hash, phone=phone, email=email,
-            name=request.name, birthday=request.birthday.isoformat() if request.birthday else None,
+            name=request.name, birthday=request.birthday, language=request.language,
             consent_sms=request.consent.sms, consent_email=request.consent.email,
             referral_code=ids.new_referral_code(), created_at=now,
             referred_by=referrer_id if referral_note is None else None,
@@ -72,8 +72,10 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
         if email:
             guards.append(store.Guard(keys.email_guard(merchant_id, email), member_id, merchant_id, tag="email"))
         try:
+            consent_log = preferences.consent_given_at_join(member, now, staff=caller.is_merchant_staff)
             store.create_member(member, guards, referrer_id=member.referred_by,
-                                counters=quota.counters if quota else (), timezone=merchant.timezone)
+                                counters=quota.counters if quota else (), consent_log=consent_log,
+                                timezone=merchant.timezone)
         except ConditionFailed as lost:
             if lost.failed & {"phone", "email"}:  # joined at the same moment from another phone
                 existing = _existing_member_id(merchant_id, phone, email)

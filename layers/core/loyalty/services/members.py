@@ -7,6 +7,7 @@ from collections.abc import Callable
 from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import InvalidMemberToken, NotFound
 from loyalty.domain.model import LedgerEntry, Member
+from loyalty.domain.preferences import ConsentChange
 from loyalty.domain.tokens import member_token_matches, parse_member_token
 from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.store import members as store
@@ -31,6 +32,13 @@ def load_with_history_by_token(token: str, history: int) -> tuple[Member, list[L
     member_id, secret = parse_member_token(token)
     member, entries = store.member_with_history(member_id, history)
     return _holder_of(secret, member), entries
+
+
+def load_with_consent_log_by_token(token: str, log_length: int) -> tuple[Member, list[ConsentChange]]:
+    """The member and its newest consent changes (one read)."""
+    member_id, secret = parse_member_token(token)
+    member, log = store.member_with_consent_log(member_id, log_length)
+    return _holder_of(secret, member), log
 
 
 def _holder_of(secret: str, member: Member | None) -> Member:

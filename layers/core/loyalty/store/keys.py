@@ -31,6 +31,20 @@ def member(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "MEMBER"
 
 
+# A member's consent log sorts right after its member item and newest first, so one Query of the partition
+# (begins_with "MEMBER", ascending) returns the member and its latest consent changes, and no ledger entries.
+_CONSENT_NEWEST_FIRST = 10**13  # milliseconds since the epoch stay below this until the year 2286
+
+
+def consent_entry(member_id: str, at_epoch_ms: int, change_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"MEMBER#CONSENT#{_CONSENT_NEWEST_FIRST - at_epoch_ms:013d}#{change_id}"
+
+
+def member_with_consent_log(member_id: str) -> tuple[str, str]:
+    """The partition and the sort key prefix shared by the member item and its consent log."""
+    return f"MEMBER#{member_id}", "MEMBER"
+
+
 def ledger_prefix(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "LEDGER#"
 
@@ -104,6 +118,10 @@ def held_referral_index(merchant_id: str, held_at_iso: str, referral_id: str) ->
 # Rate-limit counters: one item per window, each in its own partition. The address is an HMAC digest.
 def rate_counter_for_address(action: str, merchant_id: str, address_digest: str, window_start: int) -> tuple[str, str]:
     return f"RATE#{action}#{merchant_id}#ADDR#{address_digest}#{window_start}", "RATE"
+
+
+def rate_counter_for_contact(action: str, merchant_id: str, contact_digest: str, window_start: int) -> tuple[str, str]:
+    return f"RATE#{action}#{merchant_id}#CONTACT#{contact_digest}#{window_start}", "RATE"
 
 
 def rate_counter_for_merchant(action: str, merchant_id: str, shard: int, window_start: int) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from loyalty.domain.calendar import birthday_month_day, local_day
+from loyalty.domain.messages import Message
 from loyalty.domain.model import (
     VOUCHER_REDEEMED,
     Favourite,
@@ -18,13 +19,22 @@ from loyalty.domain.model import (
     Referral,
     Voucher,
 )
+from loyalty.domain.preferences import ConsentChange
 from loyalty.domain.referral import HELD as REFERRAL_HELD
-from loyalty.store import keys, replies
-from loyalty.store.models import CounterItem, GuardItem, LedgerItem, LoyaltyItem, MemberItem, ReferralItem
+from loyalty.store import consent, keys, outbox, replies
+from loyalty.store.models import (
+    ConsentItem,
+    CounterItem,
+    GuardItem,
+    LedgerItem,
+    LoyaltyItem,
+    MemberItem,
+    ReferralItem,
+)
 from loyalty.store.transaction import ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
-    "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "consent_sms",
+    "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "language", "consent_sms",
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
     "referrals_rewarded", "created_at", "device_hash", "language", "last_location_id", "favourite_counts_month",
@@ -262,11 +272,13 @@ def _guard_item(guard: Guard) -> GuardItem:
 
 
 def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None,
-                  counters: list[CapCounter] = (), *, timezone: str) -> None:
-    """Member, its unique identities and referral code, and the capped counters it counts in: all or nothing.
+                  counters: list[CapCounter] = (), consent_log: list[ConsentChange] = (), *, timezone: str) -> None:
+    """Member, its unique identities and referral code, the capped counters it counts in and the consent it
+    gave: all or nothing.
 
     ``timezone`` is the merchant's: the member indexes are keyed by its local days."""
     txn = Transaction().put(_indexed_item(member, timezone), "member", condition=MemberItem.pk.does_not_exist())
+    consent.add_to(txn, list(consent_log))
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
     if referrer_id:
@@ -308,6 +320,27 @@ def member_transaction(updates: list[MemberUpdate], ledger: list[LedgerEntry] = 
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
     _add_counters(txn, counters)
     return txn
+
+
+def change_profile(update: MemberUpdate, consent_log: list[ConsentChange], *, guards: list[Guard] = (),
+                   released_guards: list[Guard] = ()) -> None:
+    """A member's own details and consent, the consent log entries of the change, and its moved identities
+    (new guards claimed, the old ones released only while still the member's): all or nothing."""
+    txn = member_transaction([update], guards=guards)
+    for guard in released_guards:
+        txn.delete(GuardItem(*guard.key), f"release_{guard.tag}",
+                   condition=GuardItem.pk.does_not_exist() | (GuardItem.owner_id == guard.owner_id))
+    consent.add_to(txn, consent_log)
+    txn.commit()
+
+
+def count_with_message(counters: list[CapCounter], message: Message | None) -> None:
+    """Capped counters and, when there is one, an outbox message: one transaction, so a refused request sends
+    nothing and a sent message is always counted."""
+    txn = member_transaction([], counters=counters)
+    if message is not None:
+        outbox.add_to(txn, message)
+    txn.commit()
 
 
 def referral_item(referral: Referral) -> ReferralItem:
@@ -395,6 +428,15 @@ def member_with_history(member_id: str, limit: int, attempts: int = 4) -> tuple[
     raise AssertionError("unreachable")
 
 
+def member_with_consent_log(member_id: str, limit: int) -> tuple[Member | None, list[ConsentChange]]:
+    """The member and its newest consent changes (newest first) in one Query of its partition."""
+    pk, prefix = keys.member_with_consent_log(member_id)
+    items = list(LoyaltyItem.query(pk, LoyaltyItem.sk.startswith(prefix), limit=limit + 1, consistent_read=True))
+    if not items or not isinstance(items[0], MemberItem):
+        return None, []
+    return _to_member(items[0]), [consent.to_change(item) for item in items[1:] if isinstance(item, ConsentItem)]
+
+
 def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
     pk, prefix = keys.ledger_prefix(member_id)
     items = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
@@ -432,8 +474,8 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
 
 __all__ = [
     "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate",
-    "change_preferences", "commit", "create_member", "favourites_from_list", "full_ledger", "get_guard",
-    "get_member", "get_member_with_reply", "member_transaction", "member_with_history",
-    "members_with_vouchers_expiring", "preferences_update", "recent_ledger", "redeem_voucher", "referral_count",
-    "referral_item", "reward_code_guard",
+    "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
+    "member_with_history", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
+    "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
 ]

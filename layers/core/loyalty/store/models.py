@@ -144,7 +144,7 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
-    birthday = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)  # "YYYY-MM-DD", or "MM-DD" when the member gave no year
     consent_sms = BooleanAttribute(default=False)
     consent_email = BooleanAttribute(default=False)
     balance = NumberAttribute(default=0)
@@ -201,6 +201,18 @@ class LedgerItem(LoyaltyItem, discriminator="ledger"):
     lines = ListAttribute(default=list)
     ref = UnicodeAttribute(null=True)
     location_id = UnicodeAttribute(null=True)
+
+
+class ConsentItem(LoyaltyItem, discriminator="consent"):
+    """One consent change of a member, under the member's partition (see keys.consent_entry); never rewritten."""
+
+    change_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    granted = BooleanAttribute()
+    at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
 
 
 class GuardItem(LoyaltyItem, discriminator="guard"):
