@@ -179,6 +179,7 @@ class Call:
     wcu: float = 0.0
     index_wcu: float = 0.0
     rcu: float = 0.0
+    items_read: int = 0  # items a read returned (GetItem: 1 when found)
     error: str | None = None
     size_note: str | None = None  # how the sizes were obtained, when not the usual way
     # Every item the call wrote: (table and raw key as one string, the key's kind with values masked).
@@ -394,6 +395,7 @@ class Meter:
             schema = self._schema(params["TableName"])
             call.shape = f"GetItem {key_label(params['Key'], schema.keys)}" + (" (consistent)" if consistent else "")
             call.rcu = read_units(item_size(response.get("Item")), consistent)
+            call.items_read = int(bool(response.get("Item")))
             if params.get("ProjectionExpression"):
                 call.size_note = "projection: billed on the whole item, sized here on the projected part"
         elif operation in ("Query", "Scan"):
@@ -406,6 +408,7 @@ class Meter:
             if operation == "Query" and first:
                 call.shape += f" {key_label({'k': first}, ['k'])}"
             call.rcu = read_units(sum(item_size(item) for item in response.get("Items") or []), consistent)
+            call.items_read = len(response.get("Items") or [])
             if response.get("ScannedCount", 0) > response.get("Count", 0):
                 call.size_note = "filtered: items read but filtered out are not in the response, so not sized"
         elif operation == "BatchGetItem":
@@ -413,11 +416,13 @@ class Meter:
             for table, items in (response.get("Responses") or {}).items():
                 consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
                 call.rcu += sum(read_units(item_size(item), consistent) for item in items)
+                call.items_read += len(items)
         elif operation == "TransactGetItems":
             gets = [item["Get"] for item in params.get("TransactItems") or [] if "Get" in item]
             call.shape = "TransactGetItems[{}]".format(
                 ", ".join(key_label(get["Key"], self._schema(get["TableName"]).keys) for get in gets))
             call.rcu = sum(2 * read_units(item_size(r.get("Item")), True) for r in response.get("Responses") or [])
+            call.items_read = sum(1 for r in response.get("Responses") or [] if r.get("Item"))
         return call
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import coldstart, hotkeys, report, scenario
+from infra.bench import campaign_runs, coldstart, hotkeys, report, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -70,6 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hot-scans", type=int, default=DEFAULT_HOT_SCANS,
                         help="member scans of the 500-location chain for the hot-key figure (0 skips); "
                              "default %(default)s")
+    parser.add_argument("--campaign-members", type=int, default=campaign_runs.POPULATIONS[-1],
+                        help="the larger population of the campaign-run measurement (the smaller is "
+                             f"{campaign_runs.POPULATIONS[0]:,}); 0 skips it; default %(default)s")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
                         help="paired cold-import runs per handler (0 skips); default %(default)s")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json",
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         server = inner.app = ServerCounter(inner.app)
     env = configure_environment(endpoint)
     hot_keys: dict | None = None
+    campaigns: dict | None = None
     try:
         import boto3
 
@@ -133,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         server_totals = (server.snapshot() - server_start) if server else None
         if args.hot_scans > 0:
             hot_keys = hotkeys.measure_hot_keys(driver, meter, env["LOYALTY_ADMIN_TOKEN"], args.hot_scans, log)
+        if args.campaign_members > 0:
+            sizes = tuple(sorted({min(campaign_runs.POPULATIONS[0], args.campaign_members), args.campaign_members}))
+            campaigns = campaign_runs.measure_campaign_runs(driver, meter, env["LOYALTY_ADMIN_TOKEN"], log, sizes)
         meter.uninstall()
         close = getattr(api, "close", None)
         if close:
@@ -144,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_runs > 0:
         log(f"cold starts: {args.import_runs} paired runs per handler")
         cold = coldstart.measure_cold_starts(args.import_runs, log)
-    verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold)
+    verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
+                "campaign_members": args.campaign_members,
                 "import_runs": args.import_runs, "stock_moto": args.stock_moto, "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests_by_api_whole_run": dict(totals),
         "server_requests_by_api_whole_run": dict(server_totals) if server_totals is not None else None,
         "hot_keys": hot_keys,
+        "campaign_runs": campaigns,
         "cold_starts": cold,
         "figures": verdicts,
         "elapsed_seconds": round(time.monotonic() - started, 1),

@@ -45,7 +45,7 @@ def round_trip_verdicts(summaries: list[dict]) -> list[dict[str, str]]:
 
 
 def figures(summaries: list[dict], totals: Counter, server_totals: Counter | None, population: dict[str, Any],
-            hot_keys: dict | None, cold: dict | None) -> list[dict[str, str]]:
+            hot_keys: dict | None, cold: dict | None, campaigns: dict | None = None) -> list[dict[str, str]]:
     results = round_trip_verdicts(summaries)
 
     scans = totals.get("Scan", 0)
@@ -69,6 +69,7 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
 
     results.extend(segment_count_verdicts(summaries, population))
     results.extend(hot_key_verdicts(hot_keys))
+    results.extend(campaign_run_verdicts(campaigns))
     results.extend(cold_start_verdicts(cold))
     return results
 
@@ -106,6 +107,41 @@ def segment_count_projection(row: dict, members: int) -> str:
             f"{rcu * scale:,.0f} RCU per count, and about {row['handler_ms']['p50'] * scale / 1000:,.0f} s of handler "
             f"time at this run's rate: far over a Lambda's timeout, so counts at that size must be kept or computed "
             f"ahead, not walked per request")
+
+
+def campaign_run_verdicts(campaigns: dict | None) -> list[dict[str, str]]:
+    if not campaigns or not campaigns["runs"]:
+        return [verdict("campaign runs read what matches", None, "skipped (--campaign-members 0)")]
+    results = []
+    limit, constant = campaigns["reads_per_match_limit"], campaigns["constant_reads"]
+    for kind in ("birthday", "winback"):
+        for run in campaigns["runs"]:
+            tick, matches = run[kind], run["matches"]
+            reached = tick["result"].get("reached", 0)
+            ok = (tick["items_read"] <= limit * matches + constant and reached == matches
+                  and not tick["failed_calls"] and tick["result"].get("complete") is True)
+            results.append(verdict(
+                f"{kind} run at {run['members']:,} members reads at most {limit} items per match + {constant}", ok,
+                f"{tick['items_read']} items read for {matches} matches ({reached} reached) in "
+                f"{tick['request_count']} requests: " + ", ".join(f"{api} {n}" for api, n in tick["requests"].items())))
+        if len(campaigns["runs"]) >= 2:
+            first, last = campaigns["runs"][0], campaigns["runs"][-1]
+            same = first[kind]["requests"] == last[kind]["requests"]
+            results.append(verdict(
+                f"{kind} run: same DynamoDB requests at {first['members']:,} and {last['members']:,} members", same,
+                f"{first[kind]['requests']} vs {last[kind]['requests']} ({first['matches']} matches each)"))
+    rates = []
+    for run in campaigns["runs"]:
+        tick = run["birthday"]
+        rate = tick["result"].get("reached", 0) / tick["seconds"] if tick["seconds"] else 0.0
+        projected = campaigns["million_birthday_matches"] / rate if rate else float("inf")
+        rates.append(f"{rate:.1f}/s at {run['members']:,} members (1,000,000 members, "
+                     f"~{campaigns['million_birthday_matches']:,} birthdays: ~{projected:.0f} s)")
+    results.append(verdict(
+        "birthday run: messages queued per second on this machine (informational)", None,
+        "; ".join(rates) + ". One transaction per member; moto's transactions slow down as its table grows, "
+        "DynamoDB's do not; a run longer than one invocation continues at the next tick"))
+    return results
 
 
 def hot_key_verdicts(hot_keys: dict | None) -> list[dict[str, str]]:

@@ -71,3 +71,15 @@ def test_redemption_of_a_mistyped_code_then_of_the_right_one(world):
     redeemed = world.call("POST", "/v1/redemptions", {"code": code}, headers)
     assert redeemed.status == 200, redeemed.raw
     assert world.card(member)["rewards"] == []
+
+
+def test_campaign_with_an_unknown_reward_then_with_a_real_one(world):
+    path = f"/v1/merchants/{world.merchant_id}/campaigns"
+    headers = {**world.owner, **_key()}
+    body = {"name": "Welcome", "type": "welcome", "trigger": {"afterDays": 1}, "channels": ["sms"],
+            "message": {"sms": {"body": "{merchant}: a {reward} waits on your card. {cardLink}"}}, "sendAt": "10:00"}
+    refused = world.call("POST", path, {**body, "offer": {"rewardId": "no-such", "validityDays": 7}}, headers)
+    assert (refused.status, refused.error_code) == (422, "validation_error")
+    created = world.call("POST", path, {**body, "offer": {"rewardId": "cake", "validityDays": 7}}, headers)
+    assert created.status == 201, created.raw
+    assert created.json["offer"]["rewardId"] == "cake"

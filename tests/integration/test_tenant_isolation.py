@@ -13,6 +13,7 @@ def _requests(world, intruder):
     m, loc = world.merchant_id, world.locations[0]
     referral = _held_referral(world)
     staff_key_id = world.call("GET", f"/v1/merchants/{m}/api-keys", headers=world.owner).json["apiKeys"][1]["apiKeyId"]
+    campaign = world.call("POST", f"/v1/merchants/{m}/campaigns", _CAMPAIGN, world.owner).json["campaignId"]
     return member, {
         ("POST", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", {"name": "Hijack"}),
         ("GET", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", None),
@@ -49,7 +50,20 @@ def _requests(world, intruder):
         ("GET", "/v1/merchants/{merchantId}/messaging"): (f"/v1/merchants/{m}/messaging", None),
         ("PUT", "/v1/merchants/{merchantId}/messaging"): (f"/v1/merchants/{m}/messaging",
                                                           {"maxPerMemberPer7Days": 50}),
+        ("POST", "/v1/merchants/{merchantId}/campaigns"): (f"/v1/merchants/{m}/campaigns", _CAMPAIGN),
+        ("GET", "/v1/merchants/{merchantId}/campaigns"): (f"/v1/merchants/{m}/campaigns", None),
+        ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}"): (f"/v1/merchants/{m}/campaigns/{campaign}", None),
+        ("PATCH", "/v1/merchants/{merchantId}/campaigns/{campaignId}"): (
+            f"/v1/merchants/{m}/campaigns/{campaign}", {"status": "paused"}),
+        ("POST", "/v1/merchants/{merchantId}/campaigns/{campaignId}/preview"): (
+            f"/v1/merchants/{m}/campaigns/{campaign}/preview", None),
+        ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs"): (
+            f"/v1/merchants/{m}/campaigns/{campaign}/runs", None),
     }
+
+
+_CAMPAIGN = {"name": "Welcome", "type": "welcome", "trigger": {"afterDays": 1}, "channels": ["sms"],
+             "message": {"sms": {"body": "Welcome to {merchant}, {name}!"}}, "sendAt": "10:00"}
 
 
 def _held_referral(world) -> str:

@@ -150,3 +150,28 @@ def test_segment_counts_are_information_projected_from_the_largest_population_th
     assert "3 of 3 counts failed" in verdicts[1]["detail"]
     assert "from 1,000: about 4,000 roster Query pages and 47,000 RCU per count" in verdicts[2]["detail"]
     assert report.exit_status(verdicts) == 0
+
+
+def _campaign_tick(items_read: int, requests: dict, reached: int = 50) -> dict:
+    return {"result": {"reached": reached, "complete": True}, "seconds": 10.0, "requests": requests,
+            "request_count": sum(requests.values()), "items_read": items_read, "failed_calls": []}
+
+
+def _campaign_runs(small_read: int, large_read: int, large_requests: dict | None = None) -> dict:
+    requests = {"Query": 16, "TransactWriteItems": 50}
+    return {"matches": 50, "reads_per_match_limit": 1.1, "constant_reads": 10, "million_birthday_matches": 2740,
+            "runs": [{"members": size, "matches": 50, "birthday": _campaign_tick(read, reqs),
+                      "winback": _campaign_tick(53, requests)}
+                     for size, read, reqs in ((1_000, small_read, requests),
+                                              (20_000, large_read, large_requests or requests))]}
+
+
+def test_a_campaign_run_reading_what_matches_passes_and_one_reading_more_fails():
+    passing = report.campaign_run_verdicts(_campaign_runs(53, 53))
+    assert report.exit_status(passing) == 0
+    assert any("5.0/s at 1,000 members" in v["detail"] for v in passing)
+    failing = report.campaign_run_verdicts(_campaign_runs(53, 400, {"Query": 40, "TransactWriteItems": 50}))
+    assert report.exit_status(failing) == 1
+    assert {v["figure"] for v in failing if v["verdict"] == report.FAIL} == {
+        "birthday run at 20,000 members reads at most 1.1 items per match + 10",
+        "birthday run: same DynamoDB requests at 1,000 and 20,000 members"}

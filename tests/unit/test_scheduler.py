@@ -16,13 +16,14 @@ def _schedules_of(function_logical_id: str) -> list[ScheduleEvent]:
     return [event for event in schedule_events(load_template()) if event.function_logical_id == function_logical_id]
 
 
-def test_the_template_schedules_the_hourly_reward_expiry():
-    (expiry,) = _schedules_of("RewardExpiryFunction")
-    assert (expiry.function_logical_id, expiry.event_name, expiry.kind) == ("RewardExpiryFunction", "ExpireRewards",
-                                                                           "ScheduleV2")
-    assert rate_seconds(expiry.expression) == 3600
+def test_the_template_schedules_the_hourly_reward_expiry_and_the_campaign_tick():
+    schedules = {(s.function_logical_id, s.event_name): s for s in schedule_events(load_template())}
+    expiry = schedules[("RewardExpiryFunction", "ExpireRewards")]
+    assert (expiry.kind, rate_seconds(expiry.expression)) == ("ScheduleV2", 3600)
     assert expiry.input is None  # EventBridge Scheduler then delivers {}
     assert expiry.enabled
+    tick = schedules[("CampaignsFunction", "CampaignTick")]
+    assert (tick.kind, rate_seconds(tick.expression), tick.input, tick.enabled) == ("ScheduleV2", 900, None, True)
 
 
 def test_the_template_sweeps_the_outbox_every_five_minutes():

@@ -60,11 +60,17 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/card-link/open", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
+    ("POST", "/v1/merchants/{merchantId}/campaigns", "CampaignsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/campaigns", "CampaignsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}", "CampaignsFunction"),
+    ("PATCH", "/v1/merchants/{merchantId}/campaigns/{campaignId}", "CampaignsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/campaigns/{campaignId}/preview", "CampaignsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs", "CampaignsFunction"),
 }
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "RewardExpiryFunction", "SenderFunction",
+    "RewardExpiryFunction", "SenderFunction", "CampaignsFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -170,6 +176,13 @@ def test_reward_expiry_runs_on_an_hourly_schedule_with_time_to_page(template):
     assert [e["Type"] for e in props["Events"].values()] == ["ScheduleV2"]
     (schedule,) = props["Events"].values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert props["Timeout"] == 300
+
+
+def test_campaigns_tick_every_15_minutes_with_time_to_page(template):
+    props = template["Resources"]["CampaignsFunction"]["Properties"]
+    [tick] = [e["Properties"] for e in props["Events"].values() if e["Type"] == "ScheduleV2"]
+    assert tick["ScheduleExpression"] == "rate(15 minutes)"
     assert props["Timeout"] == 300
 
 

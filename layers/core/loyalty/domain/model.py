@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from loyalty.domain.program import Program
+from loyalty.domain import ids
+from loyalty.domain.program import Program, RewardDefinition
 
 VOUCHER_ISSUED = "issued"
 VOUCHER_REDEEMED = "redeemed"
@@ -53,10 +54,21 @@ class Voucher:
     points_locked: int
     issued_at: datetime
     expires_at: datetime
-    source: str  # "points" | "stamps"
+    source: str  # "points" | "stamps" | "campaign"
     closed_at: datetime | None = None
     redemption_id: str | None = None
     location_id: str | None = None
+    campaign_id: str | None = None  # a campaign's offer: its run counts the redemption
+    run_id: str | None = None
+
+    @classmethod
+    def issue(cls, reward: RewardDefinition, *, now: datetime, validity_days: int, source: str, points_locked: int,
+              status: str = VOUCHER_ISSUED, campaign_id: str | None = None, run_id: str | None = None) -> Voucher:
+        """A new voucher with a fresh id and counter code (the code's guard item keeps it unique)."""
+        return cls(issued_reward_id=ids.new_id("rwd"), reward_id=reward.id, name=reward.name,
+                   code=ids.new_reward_code(), status=status, points_locked=points_locked, issued_at=now,
+                   expires_at=now + timedelta(days=validity_days), source=source,
+                   closed_at=None if status == VOUCHER_ISSUED else now, campaign_id=campaign_id, run_id=run_id)
 
     def is_open(self) -> bool:
         return self.status == VOUCHER_ISSUED

@@ -32,7 +32,7 @@ class IssuedReward(Reply):
     code: str
     status: Literal["issued", "redeemed", "cancelled", "expired"]
     points_locked: int
-    source: Literal["points", "stamps"]
+    source: Literal["points", "stamps", "campaign"]
     issued_at: Instant
     expires_at: Instant
     closed_at: Instant | None

@@ -11,7 +11,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from loyalty.domain import favourites, ids
@@ -28,8 +28,8 @@ from loyalty.domain.model import (
 )
 from loyalty.domain.program import Program, RewardDefinition
 from loyalty.domain.segments import RECENT_VISITS_KEPT
-from loyalty.store import keys, replies
 from loyalty.store import members as store
+from loyalty.store import replies
 from loyalty.store.transaction import ConditionFailed, TransientConflict
 
 CLOSED_VOUCHERS_KEPT = 10
@@ -108,14 +108,9 @@ class MemberPlan:
     # -- vouchers ----------------------------------------------------------------------------------
     def issue_voucher(self, reward: RewardDefinition, program: Program, *, source: str, points_locked: int,
                       status: str = VOUCHER_ISSUED) -> Voucher:
-        voucher = Voucher(
-            issued_reward_id=ids.new_id("rwd"), reward_id=reward.id, name=reward.name,
-            code=ids.new_reward_code(), status=status, points_locked=points_locked, issued_at=self.now,
-            expires_at=self.now + timedelta(days=program.reward_validity_days), source=source,
-            closed_at=None if status == VOUCHER_ISSUED else self.now,
-        )
-        self.guards.append(store.Guard(keys.reward_code_guard(voucher.code), self.member.member_id,
-                                       self.member.merchant_id, tag="reward_code", ref=voucher.issued_reward_id))
+        voucher = Voucher.issue(reward, now=self.now, validity_days=program.reward_validity_days, source=source,
+                                points_locked=points_locked, status=status)
+        self.guards.append(store.reward_code_guard(voucher, self.member.member_id, self.member.merchant_id))
         self.put_voucher(voucher)
         self.issued.append(voucher)
         return voucher

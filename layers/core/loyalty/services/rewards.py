@@ -35,6 +35,7 @@ from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_for_merchant, own_member
 from loyalty.services.merchants import load_merchant, location_of
+from loyalty.store import campaigns as campaign_store
 from loyalty.store import keys
 from loyalty.store import members as store
 from loyalty.store.transaction import ConditionFailed
@@ -124,6 +125,7 @@ def _redeem_code(merchant: Merchant, code: str, location_id: str | None) -> Rede
         _require_open(voucher)
         raise ConcurrentUpdate() from None
     telemetry.count("RewardsRedeemed")
+    _count_on_campaign_run(member.vouchers[guard.ref], merchant_id)
     return _redemption_reply(merchant, member, member.vouchers[guard.ref])
 
 
@@ -151,11 +153,19 @@ def _redeem_for_member(merchant: Merchant, request: Redeem, location_id: str | N
         voucher = plan.close_voucher(voucher, VOUCHER_REDEEMED, redemption_id=redemption_id, location_id=location_id)
         plan.commit()
         telemetry.count("RewardsRedeemed")
+        _count_on_campaign_run(voucher, merchant.merchant_id)
         return _redemption_reply(merchant, plan.member, voucher)
 
     load = lambda: load_for_merchant(merchant.merchant_id, member_token=request.member_token,  # noqa: E731
                                      member_id=request.member_id)
     return with_member_retries(load, build)
+
+
+def _count_on_campaign_run(voucher: Voucher, merchant_id: str) -> None:
+    """A campaign's voucher counts as redeemed on the run that issued it. After the redemption itself (the
+    conditional write that lets one redemption win), so only campaign vouchers pay this one more write."""
+    if voucher.campaign_id and voucher.run_id:
+        campaign_store.count_redeemed(voucher, merchant_id)
 
 
 def _redemption_location(caller: Caller, merchant: Merchant, location_id: str | None) -> str | None:

@@ -108,6 +108,14 @@ def count_members(merchant: Merchant, segments: Iterable[rules.Segment], now: da
     return counts
 
 
+def segment_exists(merchant_id: str, name: str) -> bool:
+    try:
+        _segment(merchant_id, name)
+    except NotFound:
+        return False
+    return True
+
+
 def _segment(merchant_id: str, name: str) -> rules.Segment:
     if name in rules.BUILT_IN:
         return rules.Segment(name, rules.BUILT_IN[name])

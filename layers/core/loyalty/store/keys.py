@@ -170,6 +170,44 @@ def joined_index(merchant_id: str, member_id: str, join_day: str) -> tuple[str, 
     """``join_day`` is the merchant-local ``YYYY-MM-DD`` of joining."""
     return joined_partition(merchant_id, member_index_shard(member_id)), f"{join_day}#{member_id}"
 
+
+# Campaigns: one item per campaign under its merchant; active ones are in the sparse GSI1 by next run time,
+# spread over CAMPAIGN_SHARDS partitions, so the tick reads only the campaigns that are due.
+CAMPAIGN_SHARDS = 4
+
+
+def campaign(merchant_id: str, campaign_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", f"CAMPAIGN#{campaign_id}"
+
+
+def campaign_prefix(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "CAMPAIGN#"
+
+
+def campaigns_due_partition(shard: int) -> str:
+    return f"CAMPAIGNS_DUE#{shard}"
+
+
+def campaign_due_index(merchant_id: str, campaign_id: str, next_run_iso: str) -> tuple[str, str]:
+    shard = int(hashlib.sha256(campaign_id.encode()).hexdigest(), 16) % CAMPAIGN_SHARDS
+    return campaigns_due_partition(shard), f"{next_run_iso}#{merchant_id}#{campaign_id}"
+
+
+def campaign_of_due_entry(gsi1sk: str) -> tuple[str, str]:
+    """(merchant id, campaign id) of an entry of the due-campaigns index."""
+    _, merchant_id, campaign_id = gsi1sk.rsplit("#", 2)
+    return merchant_id, campaign_id
+
+
+def campaign_runs_prefix(merchant_id: str, campaign_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}", "RUN#"
+
+
+def campaign_guard(merchant_id: str, campaign_id: str, member_id: str, occasion: str) -> tuple[str, str]:
+    """A campaign reached a member for an occasion; one partition per member, so a run has no hot key."""
+    return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}#MEMBER#{member_id}", f"OCCASION#{occasion}"
+
+
 # --- Messages ---------------------------------------------------------------------------------------
 
 OUTBOX_SHARDS = 8  # the sparse "messages not yet delivered" index is spread over this many partitions

@@ -60,6 +60,7 @@ def voucher_to_map(voucher: Voucher) -> dict[str, Any]:
         "pointsLocked": voucher.points_locked, "issuedAt": _iso(voucher.issued_at),
         "expiresAt": _iso(voucher.expires_at), "source": voucher.source, "closedAt": _iso(voucher.closed_at),
         "redemptionId": voucher.redemption_id, "locationId": voucher.location_id,
+        "campaignId": voucher.campaign_id, "runId": voucher.run_id,
     }
     return {key: value for key, value in data.items() if value is not None}
 
@@ -71,7 +72,7 @@ def _voucher_from_map(issued_id: str, data: dict[str, Any]) -> Voucher:
         issued_at=_from_iso(data["issuedAt"]), expires_at=_from_iso(data["expiresAt"]),
         source=data.get("source", "points"),
         closed_at=_from_iso(data.get("closedAt")), redemption_id=data.get("redemptionId"),
-        location_id=data.get("locationId"),
+        location_id=data.get("locationId"), campaign_id=data.get("campaignId"), run_id=data.get("runId"),
     )
 
 
@@ -223,6 +224,12 @@ def _update_actions(update: MemberUpdate) -> list:
         actions += [MemberItem.gsi1pk.set(gsi_pk), MemberItem.gsi1sk.set(gsi_sk)]
     actions.append(MemberItem.rev.add(1))
     return actions
+
+
+def reward_code_guard(voucher: Voucher, member_id: str, merchant_id: str) -> Guard:
+    """Keeps a voucher's counter code unique and finds the voucher when staff redeem it."""
+    return Guard(keys.reward_code_guard(voucher.code), member_id, merchant_id, tag="reward_code",
+                 ref=voucher.issued_reward_id)
 
 
 def _member_index_actions(update: MemberUpdate) -> list:
@@ -472,5 +479,5 @@ __all__ = [
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
     "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
     "member_with_history", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
-    "redeem_voucher", "referral_count", "referral_item", "with_index_keys",
+    "redeem_voucher", "referral_count", "referral_item", "reward_code_guard", "with_index_keys",
 ]

@@ -262,6 +262,25 @@ class SegmentItem(LoyaltyItem, discriminator="segment"):
     created_at = UTCDateTimeAttribute()
 
 
+class CampaignItem(LoyaltyItem, discriminator="campaign"):
+    """A merchant's campaign; while active it is in GSI1 by its next run time (see keys.campaign_due_index)."""
+
+    campaign_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    campaign_type = UnicodeAttribute()
+    trigger = JSONAttribute()
+    offer = JSONAttribute(null=True)
+    channels = ListAttribute(of=UnicodeAttribute)
+    message = JSONAttribute()
+    send_at = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    next_run_at = UTCDateTimeAttribute(null=True)
+    last_run_day = UnicodeAttribute(null=True)
+
+
 class OutboxItem(LoyaltyItem, discriminator="outbox"):
     """One message to one member. Until it is delivered (or settled otherwise) it sits in GSI1, keyed by when
     the sweep should look at it again, so nothing written to the outbox is lost if a dispatch is."""
@@ -297,6 +316,14 @@ class MessagingSettingsItem(LoyaltyItem, discriminator="messaging_settings"):
 
 class CampaignRunItem(LoyaltyItem, discriminator="campaign_run"):
     """One run of a campaign; the counters are named as the message outcomes (domain/messages.py)."""
+
+    run_id = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
+    merchant_id = UnicodeAttribute(null=True)
+    occasion = UnicodeAttribute(null=True)  # the local day (or days) the run covered, or "broadcast"
+    scheduled_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
 
     targeted = NumberAttribute(default=0)
     offers_issued = NumberAttribute(default=0)
