@@ -143,3 +143,16 @@ def mail():
     local_mail = LocalMail(os.environ["AWS_REGION"], os.environ["SENDER_EMAIL"], lambda: datetime.now(UTC))
     local_mail.start()
     return local_mail
+
+
+@pytest.fixture(scope="module")
+def meter():
+    """Counts the DynamoDB requests the handlers send (per API, item and index) while a test module runs."""
+    import boto3
+
+    from infra.dynamodb_meter import Meter
+
+    meter = Meter(lambda: boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]))
+    meter.install()
+    yield meter
+    meter.uninstall()

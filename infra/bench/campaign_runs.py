@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from infra.bench.driver import Driver, bearer
+from infra.bench.loader import BatchWriter
 from infra.bench.scenario import create_world
 
 POPULATIONS = (1_000, 20_000)
@@ -58,16 +59,7 @@ def _load(meter: Any, merchant_id: str, timezone: str, count: int, matches: int,
     absent_day = run_day - timedelta(days=ABSENT_DAYS)
     other_birthdays = [d for d in (date(2028, 1, 1) + timedelta(days=n) for n in range(366))
                        if d.strftime("%m-%d") != birthday_day.strftime("%m-%d")]
-    table = get_settings().table_name
-    batch: list[dict] = []
-
-    def flush(client: Any) -> None:
-        pending = {table: batch[:]}
-        batch.clear()
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-    with meter.internal() as client:
+    with meter.internal() as client, BatchWriter(client, get_settings().table_name) as writer:
         for i in range(count):
             member_id = ids.new_id("mem")
             birthday = birthday_day if i < matches else rng.choice(other_birthdays)
@@ -86,11 +78,7 @@ def _load(meter: Any, merchant_id: str, timezone: str, count: int, matches: int,
             item.gsi2pk, item.gsi2sk = keys.birthday_index(merchant_id, member_id, f"{birthday:%m-%d}")
             item.gsi3pk, item.gsi3sk = keys.roster_index(merchant_id, member_id, last_day.isoformat())
             item.gsi4pk, item.gsi4sk = keys.joined_index(merchant_id, member_id, joined.isoformat())
-            batch.append({"PutRequest": {"Item": item.serialize()}})
-            if len(batch) == 25:
-                flush(client)
-        if batch:
-            flush(client)
+            writer.put(item.serialize())
 
 
 def _tick(driver: Driver, meter: Any) -> dict[str, Any]:

@@ -22,6 +22,31 @@ class Member:
     token: str
 
 
+
+class BatchWriter:
+    """Puts items 25 at a time (BatchWriteItem's limit), sending again what DynamoDB left unprocessed; the
+    last partial batch goes when the ``with`` block ends."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client, self.table, self.batch = client, table, []
+
+    def put(self, item: dict) -> None:
+        self.batch.append({"PutRequest": {"Item": item}})
+        if len(self.batch) == 25:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.batch = {self.table: self.batch}, []
+        while pending:
+            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.batch and exc_info[0] is None:
+            self.flush()
+
 def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: int = 7) -> list[Member]:
     """`count` members of `merchant_id` written straight to the table; returns tokens for `sample_size` of them
     that have visited before (none within the last day, so none meets the scan cooldown).
@@ -37,17 +62,9 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    table = get_settings().table_name
     sample: list[Member] = []
-    batch: list[dict] = []
 
-    def flush(client: Any) -> None:
-        pending = {table: batch[:]}
-        batch.clear()
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-    with meter.internal() as client:
+    with meter.internal() as client, BatchWriter(client, get_settings().table_name) as writer:
         timezone = MerchantItem.get(*keys.merchant(merchant_id)).timezone
         for i in range(count):
             member_id = ids.new_id("mem")
@@ -82,13 +99,9 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
                       GuardItem(*keys.referral_code_guard(merchant_id, referral_code), owner_id=member_id,
                                 merchant_id=merchant_id)]
             for item in (member, *guards):
-                batch.append({"PutRequest": {"Item": item.serialize()}})
-                if len(batch) == 25:
-                    flush(client)
+                writer.put(item.serialize())
             if len(sample) < sample_size and visits:
                 sample.append(Member(member_id, token.value))
-        if batch:
-            flush(client)
     return sample
 
 

@@ -18,18 +18,6 @@ from tests.support.world import member_headers
 CLAIM = "/v1/me/rewards"
 
 
-@pytest.fixture(scope="module")
-def meter():
-    import boto3
-
-    from infra.dynamodb_meter import Meter
-
-    meter = Meter(lambda: boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]))
-    meter.install()
-    yield meter
-    meter.uninstall()
-
-
 def _metered(meter, world, method, path, body=None, headers=None):
     with meter.capture() as captured:
         reply = world.call(method, path, body, headers)

@@ -127,20 +127,6 @@ def test_a_changed_birthday_moves_the_member_in_the_birthday_index(world):
     assert member.member_id not in {m.member_id for m in member_index.birthdays_on(world.merchant_id, "02-29")}
 
 
-@pytest.fixture(scope="module")
-def meter():
-    import os
-
-    import boto3
-
-    from infra.dynamodb_meter import Meter
-
-    meter = Meter(lambda: boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]))
-    meter.install()
-    yield meter
-    meter.uninstall()
-
-
 def test_preferences_are_one_query_whatever_the_ledger_and_the_log_hold(world, meter):
     member = world.enroll()
     for receipt in range(3):
