@@ -6,8 +6,6 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.support.world import new_phone
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -32,17 +30,6 @@ def create(world, body: dict):
 
 def run_time(reply: dict) -> datetime:
     return datetime.fromisoformat(reply["nextRunAt"].replace("Z", "+00:00"))
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """Moves the services' clock to an instant."""
-    from loyalty.services import clock
-
-    def move(instant: datetime) -> None:
-        monkeypatch.setattr(clock, "now", lambda: instant)
-
-    return move
 
 
 def tick(runtime) -> dict:

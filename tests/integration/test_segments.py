@@ -2,63 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
-from tests.support.world import new_address
-
-TODAY = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at(monkeypatch):
-    from loyalty.services import clock
-
-    def move(instant: datetime) -> None:
-        monkeypatch.setattr(clock, "now", lambda: instant)
-
-    return move
-
-
-def days_before(days: int) -> datetime:
-    return TODAY - timedelta(days=days)
-
-
-def visit(world, at, member, days: int) -> None:
-    at(days_before(days))
-    assert world.scan(member, source_ip=new_address()).status == 200
-
-
-def join(world, at, days: int, **extra):
-    at(days_before(days))
-    return world.enroll(**extra)
-
-
-@pytest.fixture
-def cafe(world, other_world, at):
-    """A café whose members fall into known segments, and another business with members of its own."""
-    people = {
-        "lapsed": join(world, at, 120),
-        "weekly_then_gone": join(world, at, 70),
-        "regular": join(world, at, 20),
-        "newcomer": join(world, at, 5),
-        "birthday": join(world, at, 1, birthday="1990-11-25"),
-    }
-    visit(world, at, people["lapsed"], 120)
-    for days in (70, 63, 56, 49):
-        visit(world, at, people["weekly_then_gone"], days)
-    for days in (20, 10, 2):
-        visit(world, at, people["regular"], days)
-    visit(world, at, people["newcomer"], 5)
-    at(days_before(3))
-    assert world.staff_scan(people["newcomer"], amount=50000, receipt_id="big-spend").status == 200
-    for days in (150, 100):
-        stranger = join(other_world, at, days, birthday="1980-11-02")
-        visit(other_world, at, stranger, days)
-    at(TODAY)
-    return {name: member.member_id for name, member in people.items()}
-
 
 def segments_of(world, headers=None):
     reply = world.call("GET", f"/v1/merchants/{world.merchant_id}/segments", headers=headers or world.owner)

@@ -9,9 +9,12 @@ from loyalty.domain.segments import (
     BUILT_IN,
     Context,
     Segment,
+    Tally,
     condition_of,
     matches,
     problems,
+    spend_bucket,
+    vip_count,
     vip_threshold,
 )
 
@@ -128,3 +131,31 @@ def test_validation_names_the_field_at_fault():
         "conditions[0].value"
     assert [p["field"] for p in problems("VIP!", "most", [])] == ["name", "match", "conditions"]
     assert problems("lapsed", "all", [{"field": "visitCount", "op": "eq", "value": 0}])[0]["field"] == "name"
+
+
+def test_spend_buckets_keep_the_order_of_spends_and_stay_few():
+    spends = [1, 2, 3, 11, 12, 13, 100, 109, 5_000, 10**6, 10**12]
+    buckets = [spend_bucket(spend) for spend in spends]
+    assert buckets == sorted(buckets)
+    assert len(set(buckets[:4])) == 4  # small whole spends each have a bucket of their own
+    assert spend_bucket(10**12) < 400  # a histogram of any roster holds a few hundred buckets at most
+    assert spend_bucket(100) == spend_bucket(107)  # ... because larger spends share one, about 9 % wide
+
+
+def test_vip_count_from_the_histogram_takes_the_top_5_percent_and_the_rest_of_their_bucket():
+    def vip(spends, members):
+        tally = Tally.of([])
+        for index, spend in enumerate(spends):
+            tally.add(member(member_id=f"mem_{index}", total_spend=spend), [], WARSAW, Context.at(NOW, WARSAW))
+        tally.members = members  # the others never spent
+        return tally.result()["vip"]
+
+    spread = [1000 * 2**k for k in range(40)]  # 40 spenders a doubling apart: one per bucket
+    exact_threshold = vip_threshold(spread + [0] * 60)
+    assert vip(spread, 100) == sum(spend >= exact_threshold for spend in spread) == 5
+    assert vip([1030, 1060, 1100, 5000], 20) == 1  # ceil(5 % of 20) is the top spender alone
+    # ceil(5 % of 40) is 2, but the second highest shares its bucket (1024 to 1116) with two lower: all count
+    assert vip([1030, 1060, 1100, 5000], 40) == 4
+    assert vip([1000], 100) == 1  # at least one member, when anyone spent
+    assert vip([], 100) == 0
+    assert vip_count({}, 0) == 0

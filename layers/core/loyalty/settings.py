@@ -59,6 +59,10 @@ class Settings:
     sender_email: str | None
     outbox_sweep_after_seconds: int
     message_max_receives: int
+    # Segment counts: stored counts are answered while younger than this; an older answer is refreshed by a
+    # walk through the roster that a request runs for at most the budget (the campaign tick finishes longer ones).
+    segment_counts_max_age_seconds: int
+    segment_count_budget_seconds: float
 
 
 def _int(name: str, default: int) -> int:
@@ -104,4 +108,6 @@ def get_settings() -> Settings:
         sender_email=os.environ.get("SENDER_EMAIL") or None,
         outbox_sweep_after_seconds=_int("OUTBOX_SWEEP_AFTER_SECONDS", 300),
         message_max_receives=_int("MESSAGE_MAX_RECEIVES", 5),
+        segment_counts_max_age_seconds=_int("SEGMENT_COUNTS_MAX_AGE_SECONDS", 3600),
+        segment_count_budget_seconds=float(os.environ.get("SEGMENT_COUNT_BUDGET_SECONDS") or "2"),
     )

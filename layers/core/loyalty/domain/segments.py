@@ -9,7 +9,9 @@ Built-ins (the contract's definitions, and how they are read from one member's s
   visits predate that list count only their last visit until they visit again.
 - ``vip``: the top 5 % by total spend, at least one member (the ``ceil(5 %)`` highest spenders, ties at the
   threshold included; members who never spent are never vip). Spend is the lifetime total, not the last
-  12 months: the member item keeps no per-month spend.
+  12 months: the member item keeps no per-month spend. A count of vip (``Tally``) finds the threshold in a
+  bounded histogram of spends, so it includes every member of the threshold's bucket: approximate within
+  one bucket (spends within about 9 % of the threshold); the list of vip members is exact.
 - ``at_risk``: 3+ visits ever, absent for at least 21 and less than 90 days, and longer than twice the member's
   own average gap between visits ((last visit - first visit) / (visits - 1)).
 - ``lapsed``: no visit for 90+ days, including members who joined 90+ days ago and never visited.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -163,6 +165,62 @@ def vip_threshold(spends: Iterable[int]) -> int | None:
     if not ordered or ordered[0] <= 0:
         return None
     return ordered[max(1, math.ceil(len(ordered) * VIP_SHARE)) - 1]
+
+
+# --- counting ---------------------------------------------------------------------------------------
+
+# Spends fall into log-scale buckets, SPEND_BUCKETS_PER_DOUBLING to each doubling (each about 9 % wide), so a
+# histogram of any number of members holds a few hundred buckets at most (a spend of 10^12 is bucket 319).
+# Below about a dozen minor units every whole spend has a bucket of its own.
+SPEND_BUCKETS_PER_DOUBLING = 8
+
+
+def spend_bucket(spend: int) -> int:
+    """The histogram bucket of a positive spend; larger spends never fall into a lower bucket."""
+    return math.floor(math.log2(spend) * SPEND_BUCKETS_PER_DOUBLING)
+
+
+def vip_count(spend_histogram: dict[int, int], members: int) -> int:
+    """How many members are vip, from the count of members per spend bucket (members who never spent are in
+    no bucket) and the number of members counted: every member in the bucket of the ``ceil(5 %)``-th highest
+    spend and above, or every spender when fewer spent."""
+    wanted = max(1, math.ceil(members * VIP_SHARE))
+    found = 0
+    for bucket in sorted(spend_histogram, reverse=True):
+        found += spend_histogram[bucket]
+        if found >= wanted:
+            break
+    return found
+
+
+@dataclass
+class Tally:
+    """A count of segments in progress, member by member: what a walk through the roster has found so far.
+
+    The vip segment is counted at the end from the spend histogram (``vip_count``); every other segment is
+    counted as its members come. Rules are evaluated on the day in ``context``, fixed for the whole walk."""
+
+    counts: dict[str, int]
+    members: int = 0
+    spend_histogram: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, segments: Iterable[Segment]) -> Tally:
+        return cls(counts={segment.name: 0 for segment in segments if not needs_vip_threshold(segment)})
+
+    def add(self, member: MemberSnapshot, segments: Iterable[Segment], timezone: str, context: Context) -> None:
+        self.members += 1
+        spend = member.total_spend or 0
+        if spend > 0:
+            bucket = spend_bucket(spend)
+            self.spend_histogram[bucket] = self.spend_histogram.get(bucket, 0) + 1
+        for segment in segments:
+            if segment.name in self.counts and matches(segment, member, timezone, context):
+                self.counts[segment.name] += 1
+
+    def result(self) -> dict[str, int]:
+        """The count of each segment counted, vip included (every walk counts the built-ins)."""
+        return {**self.counts, VIP: vip_count(self.spend_histogram, self.members)}
 
 
 def needs_vip_threshold(segment: Segment) -> bool:

@@ -1,4 +1,4 @@
-"""Segments: the list with live counts, a custom segment as stored, and a page of a segment's members."""
+"""Segments: the list with counts, a custom segment as stored, and a page of a segment's members."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ from loyalty.replies.base import Instant, Reply
 class SegmentSummary(Reply):
     name: str
     description: str
-    count: int
+    count: int | None  # None until a recount that includes the segment finishes
 
 
 class SegmentList(Reply):
+    """Counts as of countedAt (null until the first count finishes). Stored counts are answered for up to an
+    hour, then counted again; counting is true while a count is under way, and a count not known yet (a large
+    business's first, or a new segment's) is null. vip's count includes everyone whose total spend is in the
+    same bucket (about 9 % wide) as the top 5 % mark, so it is approximate."""
+
     segments: list[SegmentSummary]
+    counted_at: Instant | None
+    counting: bool
 
 
 class SegmentConditionView(Reply):
@@ -28,10 +35,10 @@ class SegmentCreated(Reply):
     description: str
     match: str
     conditions: list[SegmentConditionView]
-    count: int
+    count: int | None  # None while the merchant's members take longer to count than a request may
 
     @classmethod
-    def of(cls, segment: Segment, count: int) -> SegmentCreated:
+    def of(cls, segment: Segment, count: int | None) -> SegmentCreated:
         return cls(name=segment.name, description=segment.description, match=segment.match, count=count,
                    conditions=[SegmentConditionView(field=c.field, op=c.op,
                                                     value=list(c.value) if isinstance(c.value, tuple) else c.value)

@@ -22,7 +22,7 @@ from loyalty.domain.errors import ConcurrentUpdate, NotFound, ValidationFailed
 from loyalty.domain.messages import UNSUBSCRIBE_PLACEHOLDER, Content, Message
 from loyalty.domain.model import LedgerEntry, LedgerLine, MemberSnapshot, Merchant, Voucher
 from loyalty.replies.campaigns import CampaignList, CampaignReply, Preview, RunList, RunReply, Sample
-from loyalty.services import clock
+from loyalty.services import clock, segments
 from loyalty.services import outbox as outbox_service
 from loyalty.services.merchants import load_merchant
 from loyalty.settings import get_settings
@@ -133,11 +133,8 @@ def _own_campaign(caller: Caller, merchant_id: str, campaign_id: str) -> rules.C
 def _checked(campaign: rules.Campaign, merchant: Merchant, now: datetime) -> rules.Campaign:
     found = rules.problems(campaign, merchant.program)
     segment = campaign.trigger.get("segment") if campaign.type == rules.BROADCAST else None
-    if isinstance(segment, str) and segment:
-        from loyalty.services import segments  # the segment rules: only broadcasts read them
-
-        if not segments.segment_exists(merchant.merchant_id, segment):
-            found.append({"field": "trigger.segment", "message": f"No segment is named {segment!r}."})
+    if isinstance(segment, str) and segment and not segments.segment_exists(merchant.merchant_id, segment):
+        found.append({"field": "trigger.segment", "message": f"No segment is named {segment!r}."})
     if found:
         raise ValidationFailed("Some fields of the campaign are not valid.", details=found)
     campaign = dataclasses.replace(campaign, trigger=rules.normalized_trigger(campaign.type, campaign.trigger))
@@ -179,8 +176,6 @@ def _read(merchant: Merchant, query: rules.AudienceQuery, now: datetime) -> Iter
     if query.index == "last_visit_between":
         return member_index.last_visit_between(merchant_id, query.key, query.until)
     if query.index == "segment":
-        from loyalty.services import segments  # the segment rules: only broadcasts read them
-
         return segments.segment_members(merchant, query.key, now)
     # expiring_points: points cannot expire yet, so no index of expiring points exists and nobody is found.
     # When points expire, an index keyed by expiry day is read here, like the birthday index.
@@ -234,7 +229,8 @@ def _voucher(campaign: rules.Campaign, merchant: Merchant, now: datetime, run_id
 # --- the scheduled run -----------------------------------------------------------------------------
 
 def run_due(remaining_ms: Callable[[], int]) -> dict:
-    """Runs every campaign that is due, then re-dispatches messages a crash left undelivered.
+    """Runs every campaign that is due, re-dispatches messages a crash left undelivered, then continues the
+    segment recounts under way.
 
     Stops starting new work when less than the margin of Lambda time is left; a run that did not finish keeps
     its next run time, so the next tick continues it (the guards skip whom it already reached)."""
@@ -258,6 +254,7 @@ def run_due(remaining_ms: Callable[[], int]) -> dict:
             result["runsFinished"] += int(finished)
             result["complete"] &= finished
     result["outbox"] = outbox_service.sweep(clock.now())
+    result["segments"] = segments.continue_recounts(lambda: remaining_ms() >= margin_ms)
     telemetry.count("CampaignMessagesQueued", result["reached"])
     telemetry.count("CampaignRunsFailed", result["failed"])
     return result

@@ -1,8 +1,12 @@
-"""Segments: the owner's list with live counts, custom segments, a segment's members page by page, and the
+"""Segments: the owner's list with counts, custom segments, a segment's members page by page, and the
 members of a segment for a broadcast.
 
 Every read walks the roster index (Query per shard, never Scan) and evaluates the pure rules of
 domain/segments.py on what it projects; nothing is stored per member for segments.
+
+Counts are stored per merchant (store/segment_counts.py) and answered while fresh. A stale answer is refreshed
+by a recount: a walk through the roster that the request runs for a short time budget and, when that is not
+enough, leaves resumable for the campaign tick to continue, so a merchant of any size gets its counts.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from loyalty import telemetry
@@ -22,24 +28,31 @@ from loyalty.domain.model import MemberSnapshot, Merchant
 from loyalty.replies.segments import SegmentCreated, SegmentList, SegmentMember, SegmentMembers, SegmentSummary
 from loyalty.services import clock
 from loyalty.services.merchants import load_merchant
+from loyalty.settings import get_settings
 from loyalty.store import keys, member_index
+from loyalty.store import segment_counts as counts_store
 from loyalty.store import segments as store
 from loyalty.store.transaction import ConditionFailed
 
 if TYPE_CHECKING:  # the request models are built by the function that parses them, not at every import
     from loyalty.requests.segments import CreateSegment
 
+_log = logging.getLogger(__name__)
 MAX_CUSTOM_SEGMENTS = 50
 PAGE_QUERY_SIZE = 250  # members read per Query while filling one page
+# A long recount saves its progress this often, so a walker that loses its write to another (an owner's
+# request and the tick on the same merchant) loses at most this much work.
+RECOUNT_CHECKPOINT_MEMBERS = 5000
 
 
 def list_segments(caller: Caller, merchant_id: str) -> SegmentList:
     require_merchant(caller, merchant_id, OWNER)
     merchant = load_merchant(merchant_id)
     segments = rules.built_in_segments() + store.segments_of(merchant_id)
-    counts = count_members(merchant, segments, clock.now())
-    return SegmentList(segments=[SegmentSummary(name=s.name, description=s.description, count=counts[s.name])
-                                 for s in segments])
+    stored = _current_counts(merchant, segments, clock.now())
+    return SegmentList(segments=[SegmentSummary(name=s.name, description=s.description,
+                                                count=stored.counts.get(s.name)) for s in segments],
+                       counted_at=stored.counted_at, counting=stored.recount is not None)
 
 
 def create_segment(caller: Caller, merchant_id: str, request: CreateSegment) -> SegmentCreated:
@@ -61,7 +74,9 @@ def create_segment(caller: Caller, merchant_id: str, request: CreateSegment) -> 
     except ConditionFailed:
         raise SegmentExists(details=[{"field": "name", "message": "A segment of this name exists."}]) from None
     telemetry.count("SegmentsCreated")
-    return SegmentCreated.of(segment, count_members(merchant, [segment], now)[segment.name])
+    # The stored counts lack the new segment, so they are recounted now (within the request's budget)
+    stored = _current_counts(merchant, [*rules.built_in_segments(), *existing, segment], now)
+    return SegmentCreated.of(segment, stored.counts.get(segment.name))
 
 
 def members_page(caller: Caller, merchant_id: str, name: str, limit: int, cursor: str | None) -> SegmentMembers:
@@ -90,22 +105,83 @@ def segment_members(merchant: Merchant, segment: str, now: datetime) -> Iterator
             if rules.matches(chosen, member, merchant.timezone, context))
 
 
-def count_members(merchant: Merchant, segments: Iterable[rules.Segment], now: datetime) -> dict[str, int]:
-    """Each segment's count, from one walk through the roster (vip from the spends collected on the way)."""
-    segments = list(segments)
-    others = [segment for segment in segments if not rules.needs_vip_threshold(segment)]
-    counts = dict.fromkeys((segment.name for segment in segments), 0)
-    context = rules.Context.at(now, merchant.timezone)
-    spends: list[int] = []
-    for member in member_index.roster(merchant.merchant_id):
-        spends.append(member.total_spend or 0)
-        for segment in others:
-            if rules.matches(segment, member, merchant.timezone, context):
-                counts[segment.name] += 1
-    threshold = rules.vip_threshold(spends)
-    if rules.VIP in counts and threshold is not None:
-        counts[rules.VIP] = sum(1 for spend in spends if spend > 0 and spend >= threshold)
-    return counts
+def continue_recounts(time_left: Callable[[], bool]) -> dict:
+    """The scheduled part of counting: continues every recount under way while ``time_left()`` holds.
+    A recount that does not finish keeps its place, so the next tick goes on from there."""
+    result = {"recounts": 0, "recountsFinished": 0, "recountsFailed": 0, "complete": True}
+    for shard in range(keys.RECOUNT_SHARDS):
+        for merchant_id in counts_store.recounts_under_way(shard):
+            if not time_left():
+                result["complete"] = False
+                return result
+            result["recounts"] += 1
+            try:
+                merchant = load_merchant(merchant_id)
+                segments = rules.built_in_segments() + store.segments_of(merchant_id)
+                stored = _recount(merchant, segments, counts_store.get(merchant_id), clock.now(), time_left)
+            except Exception:  # one merchant's failure must not hold back every other merchant's count
+                _log.exception("segment recount failed", extra={"merchantId": merchant_id})
+                result["recountsFailed"] += 1
+                result["complete"] = False
+                continue
+            finished = stored.recount is None
+            result["recountsFinished"] += int(finished)
+            result["complete"] &= finished
+    return result
+
+
+def _current_counts(merchant: Merchant, segments: list[rules.Segment],
+                    now: datetime) -> counts_store.SegmentCounts:
+    """The stored counts while they are fresh; otherwise a recount for the request's time budget: its counts
+    when it finishes, the last stored ones (with the recount under way) when it does not."""
+    settings = get_settings()
+    stored = counts_store.get(merchant.merchant_id)
+    fresh = (stored.recount is None and stored.counted_at is not None
+             and now - stored.counted_at <= timedelta(seconds=settings.segment_counts_max_age_seconds)
+             and all(segment.name in stored.counts for segment in segments))
+    if fresh:
+        return stored
+    deadline = time.monotonic() + settings.segment_count_budget_seconds
+    return _recount(merchant, segments, stored, now, lambda: time.monotonic() < deadline)
+
+
+def _recount(merchant: Merchant, segments: list[rules.Segment], stored: counts_store.SegmentCounts,
+             now: datetime, time_left: Callable[[], bool]) -> counts_store.SegmentCounts:
+    """Starts a recount (or continues the one under way) and walks the roster while ``time_left()``; returns
+    the counts as stored after the walk. A segment created after the recount started waits for the next one."""
+    recount = stored.recount or counts_store.Recount(
+        started_at=now, segments=tuple(s.name for s in segments), tally=rules.Tally.of(segments))
+    counted = [segment for segment in segments if segment.name in recount.segments]
+    context = rules.Context.at(recount.started_at, merchant.timezone)
+    since_checkpoint = 0
+    walk = member_index.roster_from(merchant.merchant_id, recount.position,
+                                    page_size=member_index.ROSTER_PAGE_SIZE)
+    for position, member in walk:
+        recount.tally.add(member, counted, merchant.timezone, context)
+        recount.position = position
+        since_checkpoint += 1
+        if not time_left():
+            return _saved(stored, recount)
+        if since_checkpoint >= RECOUNT_CHECKPOINT_MEMBERS:
+            stored = _saved(stored, recount)
+            if stored.recount is not recount:
+                return stored  # another walker saved meanwhile: its progress stands, this one stops
+            since_checkpoint = 0
+    finished = counts_store.SegmentCounts(stored.merchant_id, recount.tally.result(), clock.now(), None,
+                                          stored.version)
+    return _saved(stored, finished)
+
+
+def _saved(stored: counts_store.SegmentCounts,
+           change: counts_store.Recount | counts_store.SegmentCounts) -> counts_store.SegmentCounts:
+    """Saves a recount's progress (a Recount) or its finished counts (SegmentCounts) over ``stored``; when
+    another walker saved meanwhile, what it stored."""
+    updated = change if isinstance(change, counts_store.SegmentCounts) else counts_store.SegmentCounts(
+        stored.merchant_id, stored.counts, stored.counted_at, change, stored.version)
+    try:
+        return counts_store.save(updated)
+    except ConditionFailed:
+        return counts_store.get(stored.merchant_id)
 
 
 def segment_exists(merchant_id: str, name: str) -> bool:

@@ -237,3 +237,28 @@ def messaging_settings(merchant_id: str) -> tuple[str, str]:
 
 def campaign_run(merchant_id: str, campaign_id: str, run_id: str) -> tuple[str, str]:
     return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}", f"RUN#{run_id}"
+
+
+# --- Segment counts ---------------------------------------------------------------------------------
+
+RECOUNT_SHARDS = 4  # the sparse "segment recounts under way" index is spread over this many partitions
+
+
+def segment_counts(merchant_id: str) -> tuple[str, str]:
+    """A merchant's stored segment counts, and the state of a recount while one is under way."""
+    return f"MERCHANT#{merchant_id}", "SEGMENT_COUNTS"
+
+
+def recounts_partition(shard: int) -> str:
+    return f"SEGMENT_RECOUNTS#{shard}"
+
+
+def recount_index(merchant_id: str, started_iso: str) -> tuple[str, str]:
+    """Where a merchant's recount under way waits for the tick, oldest first; the sort key ends with the
+    merchant id."""
+    shard = int(hashlib.sha256(merchant_id.encode()).hexdigest(), 16) % RECOUNT_SHARDS
+    return recounts_partition(shard), f"{started_iso}#{merchant_id}"
+
+
+def merchant_of_recount_entry(gsi1sk: str) -> str:
+    return gsi1sk.rsplit("#", 1)[1]

@@ -262,6 +262,17 @@ class SegmentItem(LoyaltyItem, discriminator="segment"):
     created_at = UTCDateTimeAttribute()
 
 
+class SegmentCountsItem(LoyaltyItem, discriminator="segment_counts"):
+    """A merchant's last complete segment counts; while a recount is under way, also its resumable state, and
+    the item is in GSI1 (see keys.recount_index) so the tick finds it."""
+
+    merchant_id = UnicodeAttribute()
+    counts = JSONAttribute(null=True)  # {segmentName: n}
+    counted_at = UTCDateTimeAttribute(null=True)
+    recount = JSONAttribute(null=True)  # store/segment_counts.py writes and reads it
+    version = NumberAttribute(default=0)  # each write moves it on: two walkers never both save their progress
+
+
 class CampaignItem(LoyaltyItem, discriminator="campaign"):
     """A merchant's campaign; while active it is in GSI1 by its next run time (see keys.campaign_due_index)."""
 
