@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_runs > 0:
         log(f"cold starts: {args.import_runs} paired runs per handler")
         cold = coldstart.measure_cold_starts(args.import_runs, log)
-    verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns)
+    verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
+                              paths.segment_recounts)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
                 "campaign_members": args.campaign_members,
                 "import_runs": args.import_runs, "stock_moto": args.stock_moto, "python": sys.version.split()[0],
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_requests_by_api_whole_run": dict(server_totals) if server_totals is not None else None,
         "hot_keys": hot_keys,
         "campaign_runs": campaigns,
+        "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
         "figures": verdicts,
         "elapsed_seconds": round(time.monotonic() - started, 1),

@@ -81,7 +81,7 @@ def _load(meter: Any, merchant_id: str, timezone: str, count: int, matches: int,
             writer.put(item.serialize())
 
 
-def _tick(driver: Driver, meter: Any) -> dict[str, Any]:
+def metered_tick(driver: Driver, meter: Any) -> dict[str, Any]:
     from loyalty.store.merchants import clear_caches
 
     clear_caches()  # every measured run reads the merchant once, however long the load before it took
@@ -92,6 +92,7 @@ def _tick(driver: Driver, meter: Any) -> dict[str, Any]:
     requests = Counter(call.operation for call in captured.calls)
     return {"result": result, "seconds": seconds, "requests": dict(sorted(requests.items())),
             "request_count": sum(requests.values()), "items_read": sum(call.items_read for call in captured.calls),
+            "roster_pages": sum(1 for call in captured.calls if ".GSI3 " in call.shape),
             "failed_calls": [call.shape for call in captured.calls if call.error]}
 
 
@@ -115,7 +116,7 @@ def measure_campaign_runs(driver: Driver, meter: Any, admin_token: str, log: Cal
         figures = {"members": population, "matches": matches}
         for name, at in (("birthday", birthday_at), ("winback", winback_at)):
             clock.set_offset((at + timedelta(seconds=30)).timestamp() - time.time())
-            figures[name] = _tick(driver, meter)
+            figures[name] = metered_tick(driver, meter)
         clock.set_offset(0)
         runs.append(figures)
     return {"runs": runs, "matches": matches, "reads_per_match_limit": READS_PER_MATCH_LIMIT,

@@ -6,14 +6,12 @@ verdict is FAIL, so a regression in round trips, hot keys or cold starts cannot 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
-from infra.bench.driver import CACHE_READS
-
 PASS, FAIL, NOT_MEASURED, INFO = "PASS", "FAIL", "n/a", "info"
-PROJECTED_MEMBERS = 1_000_000  # segment counts walk the roster: their cost is projected linearly to this size
-_READS = ("GetItem", "BatchGetItem", "TransactGetItems", "Query")
+PROJECTED_MEMBERS = 1_000_000  # a segment recount walks the roster: its cost is projected linearly to this size
 
 
 def verdict(figure: str, ok: bool | None, detail: str) -> dict[str, str]:
@@ -45,7 +43,8 @@ def round_trip_verdicts(summaries: list[dict]) -> list[dict[str, str]]:
 
 
 def figures(summaries: list[dict], totals: Counter, server_totals: Counter | None, population: dict[str, Any],
-            hot_keys: dict | None, cold: dict | None, campaigns: dict | None = None) -> list[dict[str, str]]:
+            hot_keys: dict | None, cold: dict | None, campaigns: dict | None = None,
+            segment_recounts: list[dict] | None = None) -> list[dict[str, str]]:
     results = round_trip_verdicts(summaries)
 
     scans = totals.get("Scan", 0)
@@ -67,46 +66,50 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
         results.append(verdict("same round trips per member scan at two populations", None,
                                "large population skipped (--large 0)"))
 
-    results.extend(segment_count_verdicts(summaries, population))
+    results.extend(segment_count_verdicts(summaries, segment_recounts))
     results.extend(hot_key_verdicts(hot_keys))
     results.extend(campaign_run_verdicts(campaigns))
     results.extend(cold_start_verdicts(cold))
     return results
 
 
-def segment_count_verdicts(summaries: list[dict], population: dict[str, Any]) -> list[dict[str, str]]:
-    """Segment counts walk the roster index: no limit is stated for them, so their figures are information (what
-    each count costs, whether it kept to Query, and a linear projection); "no Scan" is checked for the whole run."""
-    rows = [s for s in summaries if s["group"] == "segment counts"]
+def segment_count_verdicts(summaries: list[dict], recounts: list[dict] | None) -> list[dict[str, str]]:
+    """Segment counts: what the owner's request costs when the stored counts are fresh (information), whether a
+    whole recount (the request's budget, then the campaign tick) finished on Query alone (a verdict), and a
+    projection of the recount to a million members."""
     results = []
-    for row in rows:
-        shapes = row["call_shapes_per_request"]
-        query_only = all(shape.startswith((*_READS, *CACHE_READS)) for shape in shapes)
-        roster = sum(v for shape, v in shapes.items() if ".GSI3 " in shape)
-        detail = (f"per count: {sum(row['requests_by_api_per_request'].values()):.1f} DynamoDB requests "
-                  f"({roster:.1f} Query pages of the roster index{'' if query_only else ', and other requests'}), "
-                  f"{row['per_request']['rcu']:.0f} RCU, handler p50 {row['handler_ms']['p50']:.0f} ms")
+    for row in (s for s in summaries if s["group"] == "segment counts"):
+        detail = (f"per request: {sum(row['requests_by_api_per_request'].values()):.1f} DynamoDB requests "
+                  f"({', '.join(f'{api} {n:.1f}' for api, n in row['requests_by_api_per_request'].items())}), "
+                  f"{row['per_request']['rcu']:.1f} RCU, handler p50 {row['handler_ms']['p50']:.0f} ms")
         if row["failures"]:
-            detail += f"; {row['failures']} of {row['requests']} counts failed, e.g. {row['failure_examples'][0]}"
+            detail += f"; {row['failures']} of {row['requests']} failed, e.g. {row['failure_examples'][0]}"
         results.append({"figure": row["name"], "verdict": INFO, "detail": detail})
-    # The rows are the small population's, then the large one's: project from the largest whose counts all worked.
-    sizes = [population.get("small"), population.get("large")]
-    measured = [(row, members) for row, members in zip(rows, sizes, strict=False) if members and not row["failures"]]
-    projection = segment_count_projection(*measured[-1]) if measured else None
-    if projection:
-        results.append({"figure": f"segment counts at {PROJECTED_MEMBERS:,} members (projected)", "verdict": INFO,
-                        "detail": projection})
+    for recount in recounts or []:
+        reads_only = all(api in ("Query", "GetItem", "BatchGetItem", "TransactGetItems", "UpdateItem", "PutItem")
+                         for api in recount["requests"])
+        ok = recount["finished"] and not recount["failed_calls"] and reads_only
+        results.append(verdict(
+            f"segment recount of {recount['members']:,} members finishes (the owner's request, then one tick)", ok,
+            f"{recount['roster_pages']} roster Query pages, {recount['items_read']:,} items read, "
+            f"{recount['request_seconds']:.1f} s in the request (its budget) + {recount['tick_seconds']:.1f} s in "
+            f"the tick; requests: " + ", ".join(f"{api} {n}" for api, n in recount["requests"].items())))
+    if recounts:
+        results.append({"figure": f"segment recount at {PROJECTED_MEMBERS:,} members (projected)", "verdict": INFO,
+                        "detail": segment_recount_projection(recounts[-1])})
     return results
 
 
-def segment_count_projection(row: dict, members: int) -> str:
-    scale = PROJECTED_MEMBERS / members
-    pages = sum(v for shape, v in row["call_shapes_per_request"].items() if ".GSI3 " in shape)
-    rcu = row["per_request"]["rcu"]
-    return (f"linear in members, from {members:,}: about {pages * scale:,.0f} roster Query pages and "
-            f"{rcu * scale:,.0f} RCU per count, and about {row['handler_ms']['p50'] * scale / 1000:,.0f} s of handler "
-            f"time at this run's rate: far over a Lambda's timeout, so counts at that size must be kept or computed "
-            f"ahead, not walked per request")
+TICK_SECONDS_FOR_RECOUNTS = 280  # the campaign tick's 300 s timeout less its time margin
+
+
+def segment_recount_projection(recount: dict) -> str:
+    scale = PROJECTED_MEMBERS / recount["members"]
+    seconds = (recount["request_seconds"] + recount["tick_seconds"]) * scale
+    return (f"linear in members, from {recount['members']:,}: about {recount['roster_pages'] * scale:,.0f} roster "
+            f"Query pages and {seconds:,.0f} s of walking at this run's rate, which the 15-minute tick finishes in "
+            f"about {math.ceil(seconds / TICK_SECONDS_FOR_RECOUNTS)} ticks (it keeps its place between them); the "
+            f"owner sees the previous counts, with counting: true, meanwhile")
 
 
 def campaign_run_verdicts(campaigns: dict | None) -> list[dict[str, str]]:

@@ -136,20 +136,34 @@ def test_timestamp_bytecode_goes_stale_in_the_zip_and_is_recompiled(tmp_path):
     assert run.project_recompiled == ["shop/__init__.py"]
 
 
-def _segment_counts(name: str, failures: int) -> dict:
-    return {"name": name, "group": "segment counts", "failures": failures, "requests": 3,
-            "failure_examples": ["GET /segments -> 503"] if failures else [],
-            "call_shapes_per_request": {"Query t.GSI3 MERCHANT#*#ROSTER#*": 4.0, "Query t MERCHANT#*": 1.0},
-            "requests_by_api_per_request": {"Query": 5.0}, "per_request": {"rcu": 47.0}, "handler_ms": {"p50": 900.0}}
+def _stored_counts(name: str) -> dict:
+    return {"name": name, "group": "segment counts", "failures": 0, "requests": 3, "failure_examples": [],
+            "requests_by_api_per_request": {"GetItem": 1.0, "Query": 1.0}, "per_request": {"rcu": 1.5},
+            "handler_ms": {"p50": 12.0}}
 
 
-def test_segment_counts_are_information_projected_from_the_largest_population_that_worked():
-    rows = [_segment_counts("segment counts (1,000 members)", 0), _segment_counts("segment counts (20,000 members)", 3)]
-    verdicts = report.segment_count_verdicts(rows, {"small": 1_000, "large": 20_000})
-    assert [v["verdict"] for v in verdicts] == ["info", "info", "info"]
-    assert "3 of 3 counts failed" in verdicts[1]["detail"]
-    assert "from 1,000: about 4,000 roster Query pages and 47,000 RCU per count" in verdicts[2]["detail"]
+def _recount(members: int, finished: bool = True, requests: dict | None = None) -> dict:
+    return {"members": members, "request_seconds": 2.0, "tick_seconds": 8.0, "roster_pages": members // 250,
+            "items_read": members + 3, "finished": finished, "failed_calls": [],
+            "requests": requests or {"GetItem": 3, "PutItem": 2, "Query": members // 250 + 13}}
+
+
+def test_a_finished_recount_passes_and_is_projected_to_a_million_members_in_ticks():
+    verdicts = report.segment_count_verdicts([_stored_counts("segment counts, stored (20,000 members)")],
+                                             [_recount(1_000), _recount(20_000)])
+    assert [v["verdict"] for v in verdicts] == [report.INFO, report.PASS, report.PASS, report.INFO]
+    assert "per request: 2.0 DynamoDB requests" in verdicts[0]["detail"]
+    assert "80 roster Query pages, 20,003 items read" in verdicts[2]["detail"]
+    # 10 s for 20,000 members: 500 s for a million, two ticks of 280 s
+    assert "about 4,000 roster Query pages and 500 s" in verdicts[3]["detail"]
+    assert "in about 2 ticks" in verdicts[3]["detail"]
     assert report.exit_status(verdicts) == 0
+
+
+def test_a_recount_that_did_not_finish_or_scanned_fails():
+    for recount in (_recount(20_000, finished=False), _recount(20_000, requests={"Scan": 1})):
+        verdicts = report.segment_count_verdicts([], [recount])
+        assert report.exit_status(verdicts) == 1
 
 
 def _campaign_tick(items_read: int, requests: dict, reached: int = 50) -> dict:
