@@ -90,10 +90,12 @@ def segment_count_verdicts(summaries: list[dict], recounts: list[dict] | None) -
                          for api in recount["requests"])
         ok = recount["finished"] and not recount["failed_calls"] and reads_only
         results.append(verdict(
-            f"segment recount of {recount['members']:,} members finishes (the owner's request, then one tick)", ok,
+            f"segment recount of {recount['members']:,} members finishes (the owner's request, then the ticks it "
+            f"needs)", ok,
             f"{recount['roster_pages']} roster Query pages, {recount['items_read']:,} items read, "
             f"{recount['request_seconds']:.1f} s in the request (its budget) + {recount['tick_seconds']:.1f} s in "
-            f"the tick; requests: " + ", ".join(f"{api} {n}" for api, n in recount["requests"].items())))
+            f"{recount['ticks']} tick(s); requests: "
+            + ", ".join(f"{api} {n}" for api, n in recount["requests"].items())))
     if recounts:
         results.append({"figure": f"segment recount at {PROJECTED_MEMBERS:,} members (projected)", "verdict": INFO,
                         "detail": segment_recount_projection(recounts[-1])})

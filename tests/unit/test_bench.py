@@ -143,7 +143,7 @@ def _stored_counts(name: str) -> dict:
 
 
 def _recount(members: int, finished: bool = True, requests: dict | None = None) -> dict:
-    return {"members": members, "request_seconds": 2.0, "tick_seconds": 8.0, "roster_pages": members // 250,
+    return {"members": members, "request_seconds": 2.0, "ticks": 1, "tick_seconds": 8.0, "roster_pages": members // 250,
             "items_read": members + 3, "finished": finished, "failed_calls": [],
             "requests": requests or {"GetItem": 3, "PutItem": 2, "Query": members // 250 + 13}}
 
