@@ -229,8 +229,8 @@ def _voucher(campaign: rules.Campaign, merchant: Merchant, now: datetime, run_id
 # --- the scheduled run -----------------------------------------------------------------------------
 
 def run_due(remaining_ms: Callable[[], int]) -> dict:
-    """Runs every campaign that is due, re-dispatches messages a crash left undelivered, then continues the
-    segment recounts under way.
+    """Runs every campaign that is due, then continues the segment recounts under way. (Messages a lost dispatch
+    left in the outbox are the sender's own 5-minute sweep's to queue again.)
 
     Stops starting new work when less than the margin of Lambda time is left; a run that did not finish keeps
     its next run time, so the next tick continues it (the guards skip whom it already reached)."""
@@ -253,7 +253,6 @@ def run_due(remaining_ms: Callable[[], int]) -> dict:
             result["reached"] += reached
             result["runsFinished"] += int(finished)
             result["complete"] &= finished
-    result["outbox"] = outbox_service.sweep(clock.now())
     result["segments"] = segments.continue_recounts(lambda: remaining_ms() >= margin_ms)
     telemetry.count("CampaignMessagesQueued", result["reached"])
     telemetry.count("CampaignRunsFailed", result["failed"])
