@@ -212,7 +212,7 @@ def test_a_referral_cap_of_zero_is_allowed():
 
 
 @pytest.mark.parametrize("body", [
-    example(tiers=[]),
+    example(tier=[]),  # a typo of "tiers"
     example(points={"perVisit": 10, "perEuro": 1}),
     example(stampCard={"stampsRequired": 5, "rewardId": "free-coffee", "color": "brown"}),
     example(rewards=[{"id": "free-coffee", "name": "Free coffee", "price": 5}]),
