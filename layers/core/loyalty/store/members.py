@@ -164,6 +164,7 @@ class Guard:
     merchant_id: str
     tag: str
     ref: str | None = None
+    receipt: dict[str, Any] | None = None  # a sale's facts, on a receipt's guard: what later refunds reverse
 
 
 @dataclass
@@ -269,7 +270,8 @@ def change_preferences(member: Member, **changes: Any) -> None:
 
 
 def _guard_item(guard: Guard) -> GuardItem:
-    return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref)
+    return GuardItem(*guard.key, owner_id=guard.owner_id, merchant_id=guard.merchant_id, ref=guard.ref,
+                     receipt=guard.receipt)
 
 
 def create_member(member: Member, guards: list[Guard], referrer_id: str | None = None,
@@ -401,7 +403,8 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
         item = GuardItem.get(*key, consistent_read=True)
     except DoesNotExist:
         return None
-    return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref)
+    return Guard(key, item.owner_id, item.merchant_id, tag="existing", ref=item.ref,
+                 receipt=item.receipt.as_dict() if item.receipt else None)
 
 
 def _ledger_sort_key(entry: LedgerEntry) -> str:

@@ -223,6 +223,8 @@ class GuardItem(LoyaltyItem, discriminator="guard"):
     owner_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     ref = UnicodeAttribute(null=True)
+    # A receipt's guard keeps what a refund needs: the sale and the points it can reverse (see store/receipts.py).
+    receipt = MapAttribute(null=True)
 
 
 class CounterItem(LoyaltyItem, discriminator="counter"):
