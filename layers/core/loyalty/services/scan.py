@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from loyalty import telemetry
@@ -18,7 +18,8 @@ from loyalty.domain.access import (
     require_location,
     require_merchant,
 )
-from loyalty.domain.awards import BillLine, Visit, bill_total, calculate_award
+from loyalty.domain.awards import Award, BillLine, Visit, bill_total, calculate_award
+from loyalty.domain.calendar import local_month
 from loyalty.domain.errors import (
     Cooldown,
     InvalidCounterCode,
@@ -164,8 +165,10 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             plan.add_counter("total_spend", amount)
             plan.add_counter("spend_count", 1)
         if receipt_id:
-            plan.guards.append(store.Guard(keys.receipt_guard(merchant.merchant_id, receipt_id), member.member_id,
-                                           merchant.merchant_id, tag="receipt", ref=scan_id))
+            plan.guards.append(store.Guard(
+                keys.receipt_guard(merchant.merchant_id, receipt_id), member.member_id, merchant.merchant_id,
+                tag="receipt", ref=scan_id,
+                receipt=sale_facts(award, amount, scan_id, location_id, member.member_id, now, merchant.timezone)))
         if referral_due:
             _settle_referral(plan, merchant, member, pays=referral_pays, held_for=held_for)
         if quota:
@@ -201,6 +204,17 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         raise lost
 
     return with_member_retries(load, build, on_conflict)
+
+
+REVERSIBLE_KINDS = frozenset({"spend", "item", "tier", "promotion"})  # what a refund takes back; the visit stays
+
+
+def sale_facts(award: Award, amount: int | None, scan_id: str, location_id: str, member_id: str, now: datetime,
+               timezone: str) -> dict:
+    """What a later refund of this receipt needs, kept on the receipt's guard."""
+    return {"saleAmount": amount, "scanId": scan_id, "locationId": location_id, "memberId": member_id,
+            "reversiblePoints": sum(line.points for line in award.lines if line.kind in REVERSIBLE_KINDS),
+            "earnedMonth": local_month(now, timezone)}
 
 
 def _settle_referral(plan: MemberPlan, merchant: Merchant, referee: Member, *, pays: bool,
