@@ -126,6 +126,13 @@ class Member:
     favourite_counts: dict[str, float] = field(default_factory=dict)  # see domain/favourites.py
     favourite_counts_month: str | None = None
     recent_visits: tuple[str, ...] = ()  # merchant-local days (YYYY-MM-DD) of the last counted visits, newest last
+    tier_id: str | None = None
+    tier_earned: dict[str, int] = field(default_factory=dict)  # see domain/tiers.py
+    tier_qualified_until: datetime | None = None
+    tier_rewarded: tuple[str, ...] = ()
+    point_batches: dict[str, int] = field(default_factory=dict)  # see domain/point_batches.py
+    promotion_day: str | None = None
+    promotion_uses: dict[str, int] = field(default_factory=dict)
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)
@@ -200,7 +207,7 @@ class MemberSnapshot:
     last_location_id: str | None = None
     favourite_categories: tuple[str, ...] = ()
     recent_visits: tuple[str, ...] = ()
-    tier: str | None = None  # members have no tier yet; segment conditions on tiers read it when they do
+    tier: str | None = None
 
     @property
     def favourite(self) -> str | None:

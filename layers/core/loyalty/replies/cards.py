@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from loyalty.domain import card
+from pydantic import Field
+
+from loyalty.domain import card, point_batches, tiers
+from loyalty.domain.awards import promotion_active, todays_promotions
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant, Voucher
 from loyalty.domain.stamps import card_is_full
 from loyalty.replies.base import Instant, Reply
@@ -32,7 +36,7 @@ class IssuedReward(Reply):
     code: str
     status: Literal["issued", "redeemed", "cancelled", "expired"]
     points_locked: int
-    source: Literal["points", "stamps", "campaign"]
+    source: Literal["points", "stamps", "campaign", "tier", "surprise"]
     issued_at: Instant
     expires_at: Instant
     closed_at: Instant | None
@@ -91,6 +95,81 @@ class Progress(Reply):
                 "next_reward": NextReward.of(merchant, member), "message": card.card_message(merchant.program, member)}
 
 
+class NextTier(Reply):
+    id: str
+    name: str
+    points_needed: int
+
+
+class TierOnCard(Reply):
+    """The member's tier, what it gives, and how far the next one is (points earned in the tier window)."""
+
+    id: str | None
+    name: str | None
+    multiplier: float
+    perks: list[str]
+    earned_in_window: int
+    next: NextTier | None
+
+    @classmethod
+    def of(cls, merchant: Merchant, member: Member, now: datetime) -> TierOnCard | None:
+        """None when the program has no tiers. A member below the first level has ``id`` null and the first level
+        as ``next``."""
+        rules = merchant.program.tiers
+        if rules is None:
+            return None
+        shown = tiers.view(rules, tiers.state_of(member), now, merchant.timezone)
+        level = shown.level
+        upcoming = (NextTier(id=shown.next.id, name=shown.next.name, points_needed=shown.points_needed)
+                    if shown.next else None)
+        return cls(id=level.id if level else None, name=level.name if level else None,
+                   multiplier=level.multiplier if level else 1.0, perks=list(level.perks) if level else [],
+                   earned_in_window=shown.earned_in_window, next=upcoming)
+
+
+class TierChanged(Reply):
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class Expiring(Reply):
+    """The next points to expire: how many, and the instant they leave the balance."""
+
+    points: int
+    at: Instant
+
+    @classmethod
+    def of(cls, merchant: Merchant, member: Member) -> Expiring | None:
+        rules = merchant.program.expiry
+        if rules is None:
+            return None
+        batch = point_batches.next_expiring(point_batches.PointBatches.from_map(member.point_batches),
+                                            rules.after_months, merchant.timezone)
+        return cls(points=batch.points, at=batch.at) if batch else None
+
+
+class PromotionToday(Reply):
+    """A promotion that can still apply today at the member's usual location (its local day and times)."""
+
+    id: str
+    name: str
+    multiplier: float | None
+    bonus_points: int | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    active_now: bool
+
+    @classmethod
+    def all_of(cls, merchant: Merchant, member: Member, now: datetime) -> list[PromotionToday]:
+        location_id = member.last_location_id
+        location = merchant.locations.get(location_id) if location_id else None
+        timezone = location.timezone if location else merchant.timezone
+        return [cls(id=promotion.id, name=promotion.name, multiplier=promotion.multiplier,
+                    bonus_points=promotion.bonus_points, from_=promotion.from_, to=promotion.to,
+                    active_now=promotion_active(promotion, now, timezone, location_id))
+                for promotion in todays_promotions(merchant.program, now, timezone, location_id)]
+
+
 class MerchantBrief(Reply):
     merchant_id: str
     name: str
@@ -128,9 +207,12 @@ class Card(Reply):
     catalog: list[CatalogItem]
     referral_code: str | None
     history: list[HistoryItem]
+    tier: TierOnCard | None
+    expiring: Expiring | None
+    promotions_today: list[PromotionToday]
 
     @classmethod
-    def fields(cls, merchant: Merchant, member: Member, history: list[LedgerEntry]) -> dict:
+    def fields(cls, merchant: Merchant, member: Member, history: list[LedgerEntry], now: datetime) -> dict:
         progress = Progress.fields(merchant, member)
         return {
             "member_id": member.member_id,
@@ -145,11 +227,14 @@ class Card(Reply):
             "referral_code": member.referral_code,
             "history": [HistoryItem(at=e.at, kind=e.kind, points=e.points, stamps=e.stamps, label=e.label)
                         for e in history],
+            "tier": TierOnCard.of(merchant, member, now),
+            "expiring": Expiring.of(merchant, member),
+            "promotions_today": PromotionToday.all_of(merchant, member, now),
         }
 
     @classmethod
-    def of(cls, merchant: Merchant, member: Member, history: list[LedgerEntry]) -> Card:
-        return cls(**cls.fields(merchant, member, history))
+    def of(cls, merchant: Merchant, member: Member, history: list[LedgerEntry], now: datetime) -> Card:
+        return cls(**cls.fields(merchant, member, history, now))
 
 
 class MyCard(Card):

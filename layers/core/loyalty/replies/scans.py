@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loyalty.replies.base import Reply
-from loyalty.replies.cards import IssuedReward, Line, Progress
+from loyalty.replies.cards import IssuedReward, Line, Progress, TierChanged, TierOnCard
 
 
 class Awarded(Reply):
@@ -18,3 +18,5 @@ class ScanResult(Progress):
     location_id: str
     awarded: Awarded
     rewards_issued: list[IssuedReward]
+    tier: TierOnCard | None = None
+    tier_changed: TierChanged | None = None

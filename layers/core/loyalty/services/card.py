@@ -22,19 +22,27 @@ def my_card(caller: Caller) -> MyCard:
     """One read of the member's partition gives the balance and the history that explains it, consistently."""
     token = require_member(caller)
     member, history = load_with_history_by_token(token, HISTORY_LENGTH)
-    if any(voucher.is_expired(clock.now()) for voucher in member.open_vouchers()):
-        settle_expired(own_member(caller))
-        member, history = load_with_history_by_token(token, HISTORY_LENGTH)
     merchant = load_merchant(member.merchant_id)
+    if _settle(MemberPlan(member, clock.now(), merchant)):
+        settle_due(own_member(caller), merchant)
+        member, history = load_with_history_by_token(token, HISTORY_LENGTH)
     # The personal card QR staff scan: it holds the member token.
-    return MyCard(**Card.fields(merchant, member, history), qr_svg=qr.qr_svg(token))
+    return MyCard(**Card.fields(merchant, member, history, clock.now()), qr_svg=qr.qr_svg(token))
 
 
-def settle_expired(load) -> Member:
-    """Return expired vouchers' points before showing the card, so the balance is never stale."""
+def _settle(plan: MemberPlan) -> bool:
+    """Settle what is due on the plan; True when that changed the card."""
+    settled = plan.settle_expired_vouchers()
+    plan.settle_due()
+    return bool(settled or plan.ledger or plan.tier_change)
+
+
+def settle_due(load, merchant) -> Member:
+    """Return expired vouchers' points, expire due points and step down a tier whose grace ended before showing
+    the card, so what it shows is never stale."""
     def build(member: Member) -> Member:
-        plan = MemberPlan(member, clock.now())
-        if not plan.settle_expired_vouchers():
+        plan = MemberPlan(member, clock.now(), merchant)
+        if not _settle(plan):
             return member
         plan.commit()
         return plan.member

@@ -94,7 +94,7 @@ def enroll(caller: Caller, merchant_id: str, request: Enroll) -> EnrollResult:
             referral = ReferralNote(status=member.referral_status or NOT_REWARDED, message=referral_note
                                     or "Your friend's invite is noted: you both get a reward on your first visit.")
         return EnrollResult(201, Joined(member_id=member_id, member_token=token.value,
-                                        card=Card.of(merchant, member, []), referral=referral))
+                                        card=Card.of(merchant, member, [], clock.now()), referral=referral))
     raise ConcurrentUpdate()
 
 
@@ -113,7 +113,7 @@ def _existing_member_reply(caller: Caller, merchant: Merchant, member_id: str) -
         raise AlreadyMember()
     member = load_for_merchant(merchant.merchant_id, member_id=member_id)
     return EnrollResult(200, ExistingMember(member_id=member.member_id, member=MemberSummary.of(member),
-                                            card=Card.of(merchant, member, [])))
+                                            card=Card.of(merchant, member, [], clock.now())))
 
 
 def _referral(merchant: Merchant, request: Enroll, phone: str | None, email: str | None,

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from loyalty.domain import favourites, ids
-from loyalty.domain.calendar import local_day
+from loyalty.domain import favourites, ids, point_batches, tiers
+from loyalty.domain.calendar import local_day, local_month
 from loyalty.domain.errors import ConcurrentUpdate
 from loyalty.domain.model import (
     VOUCHER_EXPIRED,
@@ -23,6 +23,7 @@ from loyalty.domain.model import (
     LedgerEntry,
     LedgerLine,
     Member,
+    Merchant,
     Referral,
     Voucher,
 )
@@ -37,10 +38,27 @@ T = TypeVar("T")
 
 
 class MemberPlan:
-    def __init__(self, member: Member, now: datetime) -> None:
+    """``merchant``: its program's expiry and tiers are kept in step with every change (claims spend the oldest
+    points first; points and tiers that are due are settled first, see ``settle_due``). Without it (jobs that
+    only return points) the member's batches are reconciled with its balance on the next change that has it."""
+
+    def __init__(self, member: Member, now: datetime, merchant: Merchant | None = None) -> None:
         self.before = member
         self.member = copy.deepcopy(member)
         self.now = now
+        self.merchant = merchant
+        program = merchant.program if merchant else None
+        self._expiry = program.expiry if program else None
+        self._tiers = program.tiers if program else None
+        self._month = local_month(now, merchant.timezone) if merchant else None
+        self._batches = (point_batches.settle(point_batches.PointBatches.from_map(member.point_batches), credited=0,
+                                              debited=0, month=self._month, balance=member.balance)
+                         if self._expiry else None)
+        self._tier_state = tiers.TierState(
+            level_id=member.tier_id, earned=tuple(sorted(member.tier_earned.items())),
+            qualified_until=member.tier_qualified_until, rewarded=member.tier_rewarded) if self._tiers else None
+        self.tier_change: tiers.TierDecision | None = None  # the level changed in this plan (upgrade or downgrade)
+        self._tier_due: datetime | None = None
         self.update = store.MemberUpdate(member.member_id, expected_rev=member.rev, merchant_id=member.merchant_id)
         self.ledger: list[LedgerEntry] = []
         self.other_updates: list[store.MemberUpdate] = []
@@ -64,7 +82,79 @@ class MemberPlan:
         self._add("stamps", stamps)
         if earned and points > 0:
             self._add("lifetime_points", points)
+        if self._batches is not None and points:
+            self._batches = point_batches.settle(self._batches, credited=max(points, 0), debited=max(-points, 0),
+                                                 month=self._month, balance=self.member.balance)
         return entry
+
+    # -- program rules: expiry and tiers -----------------------------------------------------------
+    @property
+    def tier(self):
+        """The tier level held now (as planned so far), or None."""
+        return self._tiers.level(self._tier_state.level_id) if self._tiers else None
+
+    def settle_due(self) -> None:
+        """Points past their expiry leave the balance, and a tier whose grace ended steps down: what the hourly
+        job does, done first by any change that reaches the member before it."""
+        if self._batches is not None:
+            expired = point_batches.expire(self._batches, self.now, self.merchant.timezone, self._expiry.after_months)
+            if expired.points:
+                months = ", ".join(expired.months)
+                self.record("expiry", [LedgerLine("expiry", -expired.points, 0, f"Points earned in {months} expired")])
+        self._evaluate_tier()
+
+    def earn(self, points: int, month: str | None = None) -> None:
+        """Points that count toward the tier (base, tier and promotion points; negative for a refund of a sale
+        earned in ``month``), then the tier they reach."""
+        if self._tier_state is None or not points:
+            return
+        self._tier_state = tiers.record_earned(self._tiers, self._tier_state, points, month or self._month, self.now,
+                                               self.merchant.timezone)
+        self._evaluate_tier()
+
+    def reverse_earned(self, points: int, month: str) -> None:
+        """A refund takes back ``points`` earned in ``month`` from the tier window."""
+        self.earn(-points, month)
+
+    def _evaluate_tier(self) -> None:
+        if self._tier_state is None:
+            return
+        decision = tiers.evaluate(self._tiers, self._tier_state, self.now, self.merchant.timezone)
+        self._tier_state = decision.state
+        self._tier_due = decision.due_at
+        if decision.changed:
+            first = self.tier_change.changed_from if self.tier_change else decision.changed_from
+            self.tier_change = dataclasses.replace(decision, changed_from=first)
+        for level in decision.upgrade_rewards:
+            reward = self.merchant.program.reward(level.upgrade_reward_id)
+            if reward is not None:
+                self.issue_voucher(reward, self.merchant.program, source="tier", points_locked=0)
+
+    def tier_view(self) -> tiers.TierView | None:
+        return tiers.view(self._tiers, self._tier_state, self.now, self.merchant.timezone) if self._tiers else None
+
+    def finish_rules(self) -> None:
+        """Write back the batches and the tier state, and where the member sits in the upkeep index."""
+        """Idempotent: the reply is built after it, and the commit runs it again."""
+        if self.merchant is None:
+            return
+        self._evaluate_tier()  # idempotent: a change already applied is not applied twice
+        due: list[datetime] = []
+        batches = self._batches.as_map() if self._batches is not None else {}
+        if batches != self.before.point_batches:
+            self.set("point_batches", batches)
+        if self._batches is not None:
+            expiring = point_batches.next_expiring(self._batches, self._expiry.after_months, self.merchant.timezone)
+            if expiring:
+                due.append(expiring.at)
+        state = self._tier_state or tiers.TierState()
+        for name, value in (("tier_id", state.level_id), ("tier_earned", dict(state.earned)),
+                            ("tier_qualified_until", state.qualified_until), ("tier_rewarded", state.rewarded)):
+            if value != getattr(self.before, name):
+                self.set(name, value)
+        if self._tier_state is not None and self._tier_due:
+            due.append(self._tier_due)
+        self.update.upkeep_due = min(due) if due else None
 
     def _add(self, name: str, value: int) -> None:
         if value:
@@ -158,6 +248,7 @@ class MemberPlan:
 
     def commit(self, reply: replies.StoredReply | None = None) -> None:
         """All of it in one transaction; ``reply`` is the request's kept reply (exactly-once scans and claims)."""
+        self.finish_rules()
         self._finish_vouchers()
         store.commit([self.update, *self.other_updates], self.ledger, guards=self.guards, counters=self.counters,
                      held_referrals=self.held_referrals, reply=reply)

@@ -53,8 +53,9 @@ def claim(caller: Caller, reward_id: str, once: ExactlyOnce | None = None) -> Re
         reward = merchant.program.reward(reward_id)
         if reward is None or not reward.points_cost:
             raise NotFound("This reward is not in the catalog.")
-        plan = MemberPlan(member, clock.now())
+        plan = MemberPlan(member, clock.now(), merchant)
         plan.settle_expired_vouchers()
+        plan.settle_due()
         if len(plan.member.open_vouchers()) >= MAX_OPEN_REWARDS:
             raise TooManyOpenRewards(f"A card holds at most {MAX_OPEN_REWARDS} unused rewards: "
                                      "redeem or cancel one first.")
@@ -76,8 +77,9 @@ def cancel(caller: Caller, issued_reward_id: str) -> RewardOnCard:
     load = own_member(caller)
 
     def build(member: Member) -> RewardOnCard:
-        plan = MemberPlan(member, clock.now())
+        plan = MemberPlan(member, clock.now(), load_merchant(member.merchant_id))
         plan.settle_expired_vouchers()
+        plan.settle_due()
         voucher = plan.member.vouchers.get(issued_reward_id)
         if voucher is None:
             raise NotFound("No such reward on this card.")
@@ -136,8 +138,9 @@ def _redeem_for_member(merchant: Merchant, request: Redeem, location_id: str | N
             {"field": "code", "message": "Required unless memberToken or memberId and rewardId are given."}])
 
     def build(member: Member) -> Redemption:
-        plan = MemberPlan(member, clock.now())
+        plan = MemberPlan(member, clock.now(), merchant)
         plan.settle_expired_vouchers()
+        plan.settle_due()
         redemption_id = ids.new_id("rdm")
         voucher = next((v for v in plan.member.open_vouchers() if v.reward_id == request.reward_id), None)
         if voucher is None:

@@ -18,8 +18,8 @@ from loyalty.domain.access import (
     require_location,
     require_merchant,
 )
-from loyalty.domain.awards import Award, BillLine, Visit, bill_total, calculate_award
-from loyalty.domain.calendar import local_month
+from loyalty.domain.awards import Award, BillLine, Visit, bill_total, calculate_award, surprise_due, surprise_line
+from loyalty.domain.calendar import local_day, local_month
 from loyalty.domain.errors import (
     Cooldown,
     InvalidCounterCode,
@@ -40,7 +40,7 @@ from loyalty.domain.referral import (
     referral_month,
 )
 from loyalty.domain.stamps import MAX_OPEN_REWARDS, add_stamps
-from loyalty.replies.cards import IssuedReward, Line, Progress
+from loyalty.replies.cards import IssuedReward, Line, Progress, TierChanged, TierOnCard
 from loyalty.replies.scans import Awarded, ScanResult
 from loyalty.server_keys import signing_key
 from loyalty.services import clock, limits
@@ -124,11 +124,14 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
     program = merchant.program
     referral_blocked = False  # the referrer's monthly cap is used up: nobody is paid
     velocity_blocked = False  # the referrer's daily allowance is used up: held for the owner
+    surprise_blocked = False  # today's surprises are all given: the visit counts without one
 
     def build(member: Member) -> ScanResult:
         now = clock.now()  # per attempt: a retry after losing a race must not predate the winner's visit
-        plan = MemberPlan(member, now)
+        plan = MemberPlan(member, now, merchant)
         plan.settle_expired_vouchers()
+        plan.settle_due()
+        tier_before = plan.tier
         cooldown = timedelta(minutes=program.scan_cooldown_minutes)
         counts = member.last_visit_at is None or now - member.last_visit_at >= cooldown
         if not counts and not (spend_counts_in_cooldown and amount):
@@ -140,10 +143,16 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         referral_pays = referral_due and program.referral is not None and not referral_blocked
         held_for = (*member.referral_reasons, *((VELOCITY,) if velocity_blocked else ())) if referral_pays else ()
         referral_pays = referral_pays and not held_for
+        location = location_of(merchant, location_id)
+        promotion_day = local_day(now, location.timezone).isoformat()
+        uses_today = member.promotion_uses if member.promotion_day == promotion_day else {}
         visit = Visit(counts_as_visit=counts, is_first_visit=first_visit, amount_minor=amount,
                       currency=merchant.currency, items=tuple(items),
-                      referee_bonus=program.referral.referee_points if referral_pays else 0)
+                      referee_bonus=program.referral.referee_points if referral_pays else 0,
+                      at=now, location_id=location_id, location_timezone=location.timezone, tier=tier_before,
+                      promotion_uses_today=uses_today)
         award = calculate_award(program, visit)
+        awarded = list(award.lines)
         lines = list(award.lines)
         if program.stamp_card and award.stamps:
             reward = program.reward(program.stamp_card.reward_id)
@@ -157,7 +166,15 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
                 lines.append(LedgerLine("card_full", 0, -progress.dropped,
                                         f"Card full: redeem your {reward.name.lower()} to keep collecting"))
         scan_id = ids.new_id("scn")
+        surprise = _surprise(plan, merchant, member, scan_id) if counts and not surprise_blocked else None
+        if surprise:
+            awarded.append(surprise)
+            lines.append(surprise)
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
+        plan.earn(sum(line.points for line in award.lines if line.kind in EARNED_KINDS))
+        if award.promotion_id:
+            plan.set("promotion_day", promotion_day)
+            plan.set("promotion_uses", {**uses_today, award.promotion_id: uses_today.get(award.promotion_id, 0) + 1})
         if counts:
             plan.visited(location_id, merchant.timezone)
         plan.count_purchases([Purchase(item.sku, item.category, item.quantity) for item in items], merchant.timezone)
@@ -173,11 +190,15 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             _settle_referral(plan, merchant, member, pays=referral_pays, held_for=held_for)
         if quota:
             plan.counters.extend(quota.counters)
+        plan.finish_rules()
+        change = plan.tier_change
         reply = ScanResult(
             scan_id=scan_id, member_id=member.member_id, location_id=location_id,
-            awarded=Awarded(points=award.points, stamps=award.stamps, lines=[Line.of(line) for line in award.lines]),
+            awarded=Awarded(points=award.points, stamps=award.stamps, lines=[Line.of(line) for line in awarded]),
             **Progress.fields(merchant, plan.member),
             rewards_issued=[IssuedReward.of(v) for v in plan.issued],
+            tier=TierOnCard.of(merchant, plan.member, now),
+            tier_changed=TierChanged(from_=change.changed_from, to=plan.member.tier_id) if change else None,
         )
         plan.commit(once.record(reply.wire(), now) if once else None)
         telemetry.count("Visits" if counts else "SpendOnlyScans")
@@ -186,7 +207,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         return reply
 
     def on_conflict(lost: ConditionFailed) -> None:
-        nonlocal referral_blocked, velocity_blocked
+        nonlocal referral_blocked, velocity_blocked, surprise_blocked
         refused = quota.refusal(lost, clock.now()) if quota else None
         if refused:
             telemetry.count("ScansRateLimited")
@@ -198,6 +219,9 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if lost.failed & {"referral_cap", "referrer"}:
             referral_blocked = True  # the referrer hit the monthly cap meanwhile: the visit still counts
             return
+        if "surprise" in lost.failed:
+            surprise_blocked = True  # another scan took the day's last surprise first
+            return
         if "referral_day" in lost.failed:
             velocity_blocked = True  # today's allowance is used up: the visit counts, the referral waits
             return
@@ -207,6 +231,23 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
 
 
 REVERSIBLE_KINDS = frozenset({"spend", "item", "tier", "promotion"})  # what a refund takes back; the visit stays
+EARNED_KINDS = REVERSIBLE_KINDS | {"visit"}  # what counts toward a tier (welcome, referral and imports do not)
+
+
+def _surprise(plan: MemberPlan, merchant: Merchant, member: Member, scan_id: str) -> LedgerLine | None:
+    """A surprise reward on this counted visit, when the draw says so and the merchant's day has one left (a
+    capped counter in the scan's transaction, written only when a surprise is given)."""
+    rules = merchant.program.surprise
+    if rules is None or len(plan.member.open_vouchers()) >= MAX_OPEN_REWARDS:
+        return None
+    if not surprise_due(rules, member.visit_count + 1, scan_id):
+        return None
+    reward = merchant.program.reward(rules.reward_id)
+    plan.issue_voucher(reward, merchant.program, source="surprise", points_locked=0)
+    day = local_day(plan.now, merchant.timezone).isoformat()
+    plan.counters.append(store.CapCounter(keys.surprise_counter(merchant.merchant_id, day), rules.max_per_day,
+                                          tag="surprise", expires_at=plan.now + timedelta(days=3)))
+    return surprise_line(reward.name)
 
 
 def sale_facts(award: Award, amount: int | None, scan_id: str, location_id: str, member_id: str, now: datetime,

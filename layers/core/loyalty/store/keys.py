@@ -6,6 +6,7 @@ import hashlib
 import json
 
 EXPIRY_SHARDS = 8  # the sparse "vouchers expiring" index is spread over this many partitions
+UPKEEP_SHARDS = 16  # the sparse "points expiring or tier grace ending" index (GSI5), likewise
 MEMBER_INDEX_SHARDS = 4  # each merchant's member indexes (birthdays, roster, joined) are spread over this many
 NEVER_VISITED = "never"  # the roster's day for members who joined but have not visited yet
 
@@ -106,6 +107,20 @@ def voucher_expiry_index(member_id: str, earliest_expiry_iso: str) -> tuple[str,
 
 def voucher_expiry_partition(shard: int) -> str:
     return f"VOUCHERS_EXPIRING#{shard}"
+
+
+def upkeep_index(member_id: str, due_iso: str) -> tuple[str, str]:
+    """GSI5: a member whose points expire or whose tier grace ends at ``due_iso``, the earlier of the two."""
+    return upkeep_partition(_shard(member_id, UPKEEP_SHARDS)), f"{due_iso}#{member_id}"
+
+
+def upkeep_partition(shard: int) -> str:
+    return f"UPKEEP_DUE#{shard}"
+
+
+def surprise_counter(merchant_id: str, local_day: str) -> tuple[str, str]:
+    """Surprise rewards issued by a merchant on one local day; written only when a surprise is drawn."""
+    return f"MERCHANT#{merchant_id}#SURPRISES#{local_day}", "COUNTER"
 
 
 def referral_day_counter(member_id: str, day: str) -> tuple[str, str]:

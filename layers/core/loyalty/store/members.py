@@ -38,7 +38,9 @@ _MEMBER_FIELDS = (
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
     "referrals_rewarded", "created_at", "device_hash", "language", "last_location_id", "favourite_counts_month",
+    "tier_id", "tier_qualified_until", "promotion_day",
 )
+_INT_MAPS = ("tier_earned", "point_batches", "promotion_uses")
 # Member fields a profile change may set (``preferences_update``); the birthday also moves the member in GSI2.
 PREFERENCE_FIELDS = frozenset({"name", "phone", "email", "birthday", "language", "consent_sms", "consent_email"})
 _KEEP = object()  # "leave the expiry index as it is"
@@ -89,11 +91,17 @@ def _stored(name: str, value: Any) -> Any:
     """A member field as the item keeps it."""
     if name == "favourites":
         return [favourite.wire() for favourite in value] or None
-    if name in ("favourite_categories", "recent_visits"):
+    if name in ("favourite_categories", "recent_visits", "tier_rewarded"):
         return list(value) or None
-    if name == "favourite_counts":
+    if name == "favourite_counts" or name in _INT_MAPS:
         return dict(value) or None
     return value
+
+
+def int_map(stored) -> dict[str, int]:
+    """A stored map of counts (DynamoDB numbers) as plain ints."""
+    raw = stored.as_dict() if hasattr(stored, "as_dict") else dict(stored or {})
+    return {key: int(value) for key, value in raw.items()}
 
 
 def _to_member(item: MemberItem) -> Member:
@@ -107,6 +115,9 @@ def _to_member(item: MemberItem) -> Member:
     values["favourites"] = favourites_from_list(item.favourites)
     values["favourite_categories"] = tuple(item.favourite_categories or ())
     values["recent_visits"] = tuple(item.recent_visits or ())
+    values["tier_rewarded"] = tuple(item.tier_rewarded or ())
+    for name in _INT_MAPS:
+        values[name] = int_map(getattr(item, name))
     counts = item.favourite_counts.as_dict() if item.favourite_counts else {}
     values["favourite_counts"] = {name: float(count) for name, count in counts.items()}
     return Member(**values)
@@ -116,7 +127,8 @@ def _to_item(member: Member) -> MemberItem:
     item = MemberItem(*keys.member(member.member_id), **{name: getattr(member, name) for name in _MEMBER_FIELDS})
     item.vouchers = {issued_id: voucher_to_map(v) for issued_id, v in member.vouchers.items()}
     item.referral_reasons = list(member.referral_reasons) or None
-    for name in ("favourites", "favourite_categories", "favourite_counts", "recent_visits"):
+    for name in ("favourites", "favourite_categories", "favourite_counts", "recent_visits", "tier_rewarded",
+                 *_INT_MAPS):
         setattr(item, name, _stored(name, getattr(member, name)))
     return item
 
@@ -182,6 +194,7 @@ class MemberUpdate:
     # The member's merchant: needed when a change moves the member in a per-merchant index (birthday, visit).
     merchant_id: str | None = None
     last_visit_day: date | None = None  # merchant-local day of a visit this update records: moves it in the roster
+    upkeep_due: Any = _KEEP  # datetime (points expire or tier grace ends then), None (nothing due) or _KEEP
 
 
 @dataclass
@@ -223,6 +236,11 @@ def _update_actions(update: MemberUpdate) -> list:
     elif update.earliest_voucher_expiry is not _KEEP:
         gsi_pk, gsi_sk = keys.voucher_expiry_index(update.member_id, _iso(update.earliest_voucher_expiry))
         actions += [MemberItem.gsi1pk.set(gsi_pk), MemberItem.gsi1sk.set(gsi_sk)]
+    if update.upkeep_due is None:
+        actions += [MemberItem.gsi5pk.remove(), MemberItem.gsi5sk.remove()]
+    elif update.upkeep_due is not _KEEP:
+        gsi_pk, gsi_sk = keys.upkeep_index(update.member_id, _iso(update.upkeep_due))
+        actions += [MemberItem.gsi5pk.set(gsi_pk), MemberItem.gsi5sk.set(gsi_sk)]
     actions.append(MemberItem.rev.add(1))
     return actions
 
@@ -477,10 +495,24 @@ def members_with_vouchers_expiring(shard: int, before: datetime, limit: int = 10
     return ExpiringPage(member_ids, items.last_evaluated_key if len(member_ids) >= limit else None)
 
 
+@dataclass(frozen=True)
+class UpkeepPage:
+    members: list[Member]  # as the upkeep index projects them: enough for points expiry and tiers (and ``rev``)
+    next_start: dict | None
+
+
+def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: dict | None = None) -> UpkeepPage:
+    """One page of members whose points expire or whose tier grace ends by ``now``, from the sparse index."""
+    items = MemberItem.upkeep.query(keys.upkeep_partition(shard), MemberItem.gsi5sk < f"{_iso(now)}#~",
+                                    limit=limit, page_size=limit, last_evaluated_key=start)
+    members = [_to_member(item) for item in items]
+    return UpkeepPage(members, items.last_evaluated_key if len(members) >= limit else None)
+
+
 __all__ = [
     "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate",
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
-    "member_with_history", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
+    "UpkeepPage", "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
+    "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
     "redeem_voucher", "referral_count", "referral_item", "reward_code_guard", "with_index_keys",
 ]

@@ -52,7 +52,13 @@ CONTACT_SNAPSHOT = [
 ROSTER_SNAPSHOT = [
     *CONTACT_SNAPSHOT,
     "visit_count", "total_spend", "balance", "last_visit_at", "last_location_id", "favourite_categories",
-    "recent_visits",
+    "recent_visits", "tier_id",
+]
+# What the hourly upkeep (points expiry, tier downgrades) needs to act on a member without reading the item; its
+# writes are conditioned on ``rev``, so an entry that lags behind the member is simply read again.
+UPKEEP_SNAPSHOT = [
+    "kind", "member_id", "merchant_id", "rev", "balance", "point_batches", "tier_id", "tier_earned",
+    "tier_qualified_until", "tier_rewarded",
 ]
 
 
@@ -87,6 +93,17 @@ class GSI4(GlobalSecondaryIndex):
 
     gsi4pk = UnicodeAttribute(hash_key=True, attr_name="GSI4PK")
     gsi4sk = UnicodeAttribute(range_key=True, attr_name="GSI4SK")
+
+
+class GSI5(GlobalSecondaryIndex):
+    """Upkeep: members whose oldest points expire or whose tier grace ends, by that instant; sparse, sharded."""
+
+    class Meta:
+        index_name = "GSI5"
+        projection = IncludeProjection(UPKEEP_SNAPSHOT)
+
+    gsi5pk = UnicodeAttribute(hash_key=True, attr_name="GSI5PK")
+    gsi5sk = UnicodeAttribute(range_key=True, attr_name="GSI5SK")
 
 
 class LoyaltyItem(Model):
@@ -187,6 +204,18 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     birthdays = GSI2()
     roster = GSI3()
     joined = GSI4()
+    # Program rules (v2). Tier: the level held, points earned per local month inside the window, when the level
+    # stops qualifying without new earnings, and the levels whose upgrade reward was issued (once each).
+    tier_id = UnicodeAttribute(null=True)
+    tier_earned = MapAttribute(null=True)
+    tier_qualified_until = UTCDateTimeAttribute(null=True)
+    tier_rewarded = ListAttribute(of=UnicodeAttribute, null=True)
+    point_batches = MapAttribute(null=True)  # earning month -> points left, oldest spent first (expiry)
+    promotion_day = UnicodeAttribute(null=True)  # the local day ``promotion_uses`` counts
+    promotion_uses = MapAttribute(null=True)  # promotion id -> times applied on that day
+    gsi5pk = UnicodeAttribute(null=True, attr_name="GSI5PK")
+    gsi5sk = UnicodeAttribute(null=True, attr_name="GSI5SK")
+    upkeep = GSI5()
     # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
     # the frequency cap's record, written with a condition on the value read.
     marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
