@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from functools import cache
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -105,7 +106,7 @@ class Tiers(_Rules):
     @model_validator(mode="after")
     def _ascending(self) -> Tiers:
         thresholds = [level.threshold for level in self.levels]
-        if any(lower >= higher for lower, higher in zip(thresholds, thresholds[1:], strict=False)):
+        if any(lower >= higher for lower, higher in pairwise(thresholds)):
             raise ValueError("tier thresholds must rise strictly from the first level to the last (no overlaps)")
         level_ids = [level.id for level in self.levels]
         if len(level_ids) != len(set(level_ids)):
