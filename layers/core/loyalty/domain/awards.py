@@ -10,13 +10,15 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from loyalty.domain.model import LedgerLine
 from loyalty.domain.program import Program, Promotion, Surprise, TierLevel
 from loyalty.domain.promotions import limited_to_items, matches_item, multiplied_bonus, promotion_active
 from loyalty.domain.promotions import todays_promotions as todays_promotions  # re-exported for the card
 from loyalty.domain.referral import referee_line
+
+TIMES = "\N{MULTIPLICATION SIGN}"  # in labels: "2 <times> LATTE-L", "Gold: <times>1.5"
 
 # ISO 4217 minor units of the currencies that do not use two decimals; the rest use two.
 _CURRENCY_EXPONENT = {
@@ -25,9 +27,6 @@ _CURRENCY_EXPONENT = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
-
-
-TIMES = "\N{MULTIPLICATION SIGN}"  # in labels: "2 <times> LATTE-L", "Gold: <times>1.5"
 
 
 def currency_exponent(currency: str) -> int:
@@ -88,15 +87,15 @@ def calculate_award(program: Program, visit: Visit) -> Award:
     """
     base = [*_visit_lines(program, visit), *_spend_lines(program, visit), *_item_lines(program, visit)]
     base_points = sum(line.points for line in base)
-    promotion = _best_promotion(program, visit, base_points)
+    best = _best_promotion(program, visit, base_points)
     lines = [
         *base,
         *_tier_lines(visit.tier, base_points),
-        *([LedgerLine("promotion", promotion[1], 0, promotion[0].name)] if promotion else []),
+        *([LedgerLine("promotion", best.points, 0, best.promotion.name)] if best else []),
         *_welcome_lines(program, visit),
         *_referral_lines(visit),
     ]
-    return Award(tuple(lines), promotion_id=promotion[0].id if promotion else None)
+    return Award(tuple(lines), promotion_id=best.promotion.id if best else None)
 
 
 def _visit_lines(program: Program, visit: Visit) -> list[LedgerLine]:
@@ -136,13 +135,18 @@ def _tier_lines(tier: TierLevel | None, base_points: int) -> list[LedgerLine]:
     return [LedgerLine("tier", points, 0, f"{tier.name}: {TIMES}{tier.multiplier:g}")] if points > 0 else []
 
 
-def _best_promotion(program: Program, visit: Visit, base_points: int) -> tuple[Promotion, int] | None:
+class _Applied(NamedTuple):
+    promotion: Promotion
+    points: int
+
+
+def _best_promotion(program: Program, visit: Visit, base_points: int) -> _Applied | None:
     """The promotion adding the most points (ties: the first listed); None when none adds any."""
-    best: tuple[Promotion, int] | None = None
+    best: _Applied | None = None
     for promotion in program.promotions:
         points = _promotion_points(program, promotion, visit, base_points)
-        if points > (best[1] if best else 0):
-            best = (promotion, points)
+        if points > (best.points if best else 0):
+            best = _Applied(promotion, points)
     return best
 
 
