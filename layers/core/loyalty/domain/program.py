@@ -6,6 +6,7 @@ programs stay valid because every new field has a default.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, time
 from functools import cache
 from typing import Literal
@@ -105,7 +106,7 @@ class Tiers(_Rules):
     @model_validator(mode="after")
     def _ascending(self) -> Tiers:
         thresholds = [level.threshold for level in self.levels]
-        if any(lower >= higher for lower, higher in zip(thresholds, thresholds[1:], strict=False)):
+        if any(lower >= higher for lower, higher in itertools.pairwise(thresholds)):
             raise ValueError("tier thresholds must rise strictly from the first level to the last (no overlaps)")
         level_ids = [level.id for level in self.levels]
         if len(level_ids) != len(set(level_ids)):
