@@ -13,11 +13,6 @@ def local_day(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
 
-def local_month(at: datetime, timezone: str) -> str:
-    """``YYYY-MM`` of the month ``at`` falls in, in ``timezone``."""
-    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
-
-
 def birthday_month_day(birthday: str | None) -> str | None:
     """``MM-DD`` of a birthday stored as ``YYYY-MM-DD`` or ``MM-DD``; None when there is none."""
     if not birthday:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from loyalty.domain.calendar import add_months, local_month, month_start, month_totals
+from loyalty.domain.model import Member
 from loyalty.domain.program import TierLevel, Tiers
 
 Earned = tuple[tuple[str, int], ...]
@@ -37,6 +38,11 @@ class TierState:
     def from_stored(cls, level_id: str | None, earned: Mapping[str, int] | None,
                     qualified_until: datetime | None, rewarded: Iterable[str] | None) -> TierState:
         return cls(level_id, month_totals(earned), qualified_until, tuple(rewarded or ()))
+
+
+def state_of(member: Member) -> TierState:
+    """A member's tier state as its item keeps it."""
+    return TierState.from_stored(member.tier_id, member.tier_earned, member.tier_qualified_until, member.tier_rewarded)
 
 
 def _window(tiers: Tiers, now: datetime, timezone: str) -> tuple[str, str]:
