@@ -30,7 +30,7 @@ from loyalty.domain.program import Program, RewardDefinition
 from loyalty.domain.segments import RECENT_VISITS_KEPT
 from loyalty.store import members as store
 from loyalty.store import replies
-from loyalty.store.transaction import ConditionFailed, TransientConflict
+from loyalty.store.transaction import ConditionalUpdate, ConditionFailed, TransientConflict
 
 CLOSED_VOUCHERS_KEPT = 10
 T = TypeVar("T")
@@ -47,6 +47,7 @@ class MemberPlan:
         self.guards: list[store.Guard] = []
         self.counters: list[store.CapCounter] = []
         self.held_referrals: list[Referral] = []
+        self.other_items: list[ConditionalUpdate] = []  # other items changed with the member (store-built)
         self.issued: list[Voucher] = []
         self._vouchers_changed = False
 
@@ -160,7 +161,7 @@ class MemberPlan:
         """All of it in one transaction; ``reply`` is the request's kept reply (exactly-once scans and claims)."""
         self._finish_vouchers()
         store.commit([self.update, *self.other_updates], self.ledger, guards=self.guards, counters=self.counters,
-                     held_referrals=self.held_referrals, reply=reply)
+                     held_referrals=self.held_referrals, reply=reply, others=self.other_items)
         self.member.rev += 1
 
 
