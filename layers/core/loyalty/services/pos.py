@@ -83,7 +83,8 @@ def record_refund(caller: Caller, merchant_id: str, event: RefundEvent, once: Ex
             once.found(stored)
             once.raise_if_answered()
         if receipt is None:
-            raise NotFound("No such receipt.", details=[{"field": "receiptId", "message": "No sale with this receipt."}])
+            raise NotFound("No such receipt.",
+                           details=[{"field": "receiptId", "message": "No sale was counted with this receipt."}])
         if receipt.location_id:
             require_location(caller, receipt.location_id)
         known = receipt.refunds.get(event.refund_id)
