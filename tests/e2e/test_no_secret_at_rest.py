@@ -1,6 +1,7 @@
 """No secret at rest: after the flows that hand out secrets, with Idempotency-Keys and their replays, no
 item of the table and no line the server or its functions logged holds a member token, an API key, a POS
-key's signing secret or the admin token, raw or in base64, while every replay still returned the first reply byte for byte.
+key's signing secret or the admin token, raw or in base64, while every replay still returned the first reply
+byte for byte.
 
 The server runs in its own process with its own table. Its function processes log at DEBUG through the
 root logger, as Lambda's runtime wires it, so Powertools' and botocore's own debug lines (which show

@@ -230,7 +230,7 @@ def test_refunds_reverse_the_refunded_share_of_the_sales_points_and_keep_the_vis
 
 
 def test_any_split_of_a_full_refund_reverses_exactly_the_sales_points(world, till):
-    member, receipt_id, sale = _sold(world, till, amount=1000)  # 10 reversible points
+    _, receipt_id, _ = _sold(world, till, amount=1000)  # 10 reversible points
     reversed_ = [till.refund(receipt_id, part).json["pointsReversed"] for part in (333, 333, 334)]
     assert reversed_ == [3, 3, 4]
 

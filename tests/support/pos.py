@@ -37,7 +37,8 @@ class Till:
         """Signed over ``raw`` (the body exactly as sent: by default compact JSON, keys as given)."""
         body = raw if raw is not None else json.dumps(event, separators=(",", ":")).encode()
         timestamp = int(at if at is not None else time.time())
-        signed = {**bearer(self.api_key), "Bywalec-Signature": signature(secret or self.signing_secret, timestamp, body)}
+        signed = {**bearer(self.api_key),
+                  "Bywalec-Signature": signature(secret or self.signing_secret, timestamp, body)}
         return self.world.call("POST", path or self.path, body, {**signed, **(headers or {})})
 
     def sale(self, member: Any = None, *, amount: int | None = None, receipt_id: str | None = None,

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 
 import pytest
-
 from loyalty.domain import pos_signature
 from loyalty.domain.errors import InvalidSignature
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from loyalty.domain.errors import RefundTooLarge, ValidationFailed
 from loyalty.domain.refunds import points_to_reverse
 
@@ -27,7 +28,7 @@ def sale_and_split(draw):
     cuts = sorted(draw(st.sets(st.integers(min_value=1, max_value=sale - 1), max_size=min(40, sale - 1)))
                   if sale > 1 else set())
     bounds = [0, *cuts, sale]
-    return points, sale, [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    return points, sale, [b - a for a, b in itertools.pairwise(bounds)]
 
 
 @given(sale_and_split())
