@@ -101,9 +101,11 @@ def record_refund(caller: Caller, merchant_id: str, event: RefundEvent, once: Ex
         points = points_to_reverse(receipt.reversible_points, receipt.sale_amount, receipt.refunded_amount,
                                    receipt.reversed_points, event.amount)
         now = clock.now()
-        plan = MemberPlan(member, now)
+        plan = MemberPlan(member, now, merchant)
+        plan.settle_due()
         label = f"Refund {format_money(event.amount, merchant.currency)}"
         plan.record("refund", [LedgerLine("refund", -points, 0, label)], ref=event.refund_id)
+        plan.reverse_earned(points, receipt.earned_month)  # the tier counts points earned net of refunds
         reply = RefundResult(refund_id=event.refund_id, points_reversed=points, balance=plan.member.balance)
         plan.other_items.append(receipts.refund_update(
             receipt, event.refund_id, receipts.Refund(event.amount, points, plan.member.balance)))
