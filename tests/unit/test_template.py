@@ -70,8 +70,8 @@ EXPECTED_ROUTES = {
 }
 
 FUNCTIONS = {
-    "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "RewardExpiryFunction", "SenderFunction", "CampaignsFunction",
+    "MerchantsFunction", "EnrollFunction", "ScanFunction", "PosFunction", "RedeemFunction", "ReferralFunction",
+    "CardFunction", "RewardExpiryFunction", "SenderFunction", "CampaignsFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
