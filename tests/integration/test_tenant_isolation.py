@@ -36,6 +36,9 @@ def _requests(world, intruder):
         ("POST", "/v1/scans"): ("/v1/scans", {"memberId": member.member_id, "locationId": intruder.locations[0],
                                               "amount": 5000}),
         ("POST", "/v1/redemptions"): ("/v1/redemptions", {"code": claim["code"]}),
+        ("POST", "/v1/merchants/{merchantId}/pos/events"): (
+            f"/v1/merchants/{m}/pos/events",
+            {"type": "refund", "eventId": "e-1", "receiptId": "seed", "refundId": "f-1", "amount": 100}),
         ("GET", "/v1/merchants/{merchantId}/referrals"): (f"/v1/merchants/{m}/referrals?status=held", None),
         ("GET", "/v1/merchants/{merchantId}/segments"): (f"/v1/merchants/{m}/segments", None),
         ("POST", "/v1/merchants/{merchantId}/segments"): (

@@ -70,8 +70,8 @@ EXPECTED_ROUTES = {
 }
 
 FUNCTIONS = {
-    "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "RewardExpiryFunction", "SenderFunction", "CampaignsFunction", "PosFunction", "MemberUpkeepFunction",
+    "MerchantsFunction", "EnrollFunction", "ScanFunction", "PosFunction", "RedeemFunction", "ReferralFunction",
+    "CardFunction", "RewardExpiryFunction", "MemberUpkeepFunction", "SenderFunction", "CampaignsFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
