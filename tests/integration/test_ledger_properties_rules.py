@@ -174,6 +174,6 @@ class RulesBooks(RuleBasedStateMachine):
 
 
 RulesBooks.TestCase.settings = settings(
-    max_examples=6, stateful_step_count=25, deadline=None,
+    max_examples=5, stateful_step_count=20, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_books_stay_balanced_under_every_rule = RulesBooks.TestCase
