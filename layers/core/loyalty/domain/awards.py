@@ -1,18 +1,24 @@
-"""What a visit earns, explained line by line.
+"""What a visit earns, explained line by line: the award is exactly the sum of its lines.
 
-The calculation is a pipeline of rules; each rule sees the visit and the lines so far and may add
-lines. Promotions and tier multipliers arrive later as more rules appended to ``RULES``.
+Base points (visit, spend, items) come first; the tier multiplier and the best promotion add bonuses
+computed on that base; welcome and referral bonuses come last and are not multiplied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple, Protocol
 
 from loyalty.domain.model import LedgerLine
-from loyalty.domain.program import Program
+from loyalty.domain.program import Program, Promotion, Surprise, TierLevel
+from loyalty.domain.promotions import limited_to_items, matches_item, multiplied_bonus, promotion_active
+from loyalty.domain.promotions import todays_promotions as todays_promotions  # re-exported for the card
 from loyalty.domain.referral import referee_line
+
+TIMES = "\N{MULTIPLICATION SIGN}"  # in labels: "2 <times> LATTE-L", "Gold: <times>1.5"
 
 # ISO 4217 minor units of the currencies that do not use two decimals; the rest use two.
 _CURRENCY_EXPONENT = {
@@ -28,7 +34,7 @@ def currency_exponent(currency: str) -> int:
 
 
 class BillLine(Protocol):
-    """One line of the bill as the rules read it (a scan's sale item); promotions on items (later) read these."""
+    """One line of the bill as the rules read it (a scan's sale item)."""
 
     sku: str
     category: str | None
@@ -51,11 +57,18 @@ class Visit:
     currency: str = "PLN"
     referee_bonus: int = 0         # refereePoints when this first visit completes a pending referral
     items: tuple[BillLine, ...] = ()
+    at: datetime | None = None     # the scan instant (UTC); without it no promotion applies
+    location_id: str | None = None
+    location_timezone: str = "UTC"  # promotions run on the location's clock
+    tier: TierLevel | None = None  # the tier held when the scan starts
+    # promotion id -> times it already applied to this member on the location-local day of `at`
+    promotion_uses_today: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Award:
     lines: tuple[LedgerLine, ...]
+    promotion_id: str | None = None  # the promotion applied, if any (its use is recorded by the caller)
 
     @property
     def points(self) -> int:
@@ -66,10 +79,26 @@ class Award:
         return sum(line.stamps for line in self.lines)
 
 
-Rule = Callable[[Program, Visit, list[LedgerLine]], list[LedgerLine]]
+def calculate_award(program: Program, visit: Visit) -> Award:
+    """Lines in this order: visit, spend, item..., tier, promotion, welcome, referral.
+
+    Base points (visit + spend + items) are what the tier and the promotion multiply; neither sees the
+    other's bonus, so they never compound.
+    """
+    base = [*_visit_lines(program, visit), *_spend_lines(program, visit), *_item_lines(program, visit)]
+    base_points = sum(line.points for line in base)
+    best = _best_promotion(program, visit, base_points)
+    lines = [
+        *base,
+        *_tier_lines(visit.tier, base_points),
+        *([LedgerLine("promotion", best.points, 0, best.promotion.name)] if best else []),
+        *_welcome_lines(program, visit),
+        *_referral_lines(visit),
+    ]
+    return Award(tuple(lines), promotion_id=best.promotion.id if best else None)
 
 
-def _visit_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
+def _visit_lines(program: Program, visit: Visit) -> list[LedgerLine]:
     if not visit.counts_as_visit:
         return []
     points = program.points.per_visit if program.points else 0
@@ -79,37 +108,100 @@ def _visit_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[Led
     return [LedgerLine("visit", points, stamps, "Visit")]
 
 
-def _spend_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
-    if not program.points or not program.points.per_currency_unit or not visit.amount_minor:
-        return []
-    units = visit.amount_minor // (10 ** currency_exponent(visit.currency))
-    points = units * program.points.per_currency_unit
+def _spend_points(program: Program, amount_minor: int | None, currency: str) -> int:
+    if not program.points or not amount_minor:
+        return 0
+    return amount_minor // (10 ** currency_exponent(currency)) * program.points.per_currency_unit
+
+
+def _spend_lines(program: Program, visit: Visit) -> list[LedgerLine]:
+    points = _spend_points(program, visit.amount_minor, visit.currency)
     if points <= 0:
         return []
     return [LedgerLine("spend", points, 0, f"Spend {format_money(visit.amount_minor, visit.currency)}")]
 
 
-def _welcome_rule(program: Program, visit: Visit, _: list[LedgerLine]) -> list[LedgerLine]:
+def _item_points(program: Program, item: BillLine) -> int:
+    return program.points.item_points(item.sku, item.category) * item.quantity if program.points else 0
+
+
+def _item_lines(program: Program, visit: Visit) -> list[LedgerLine]:
+    return [LedgerLine("item", points, 0, f"{item.quantity} {TIMES} {item.sku}")
+            for item in visit.items if (points := _item_points(program, item)) > 0]
+
+
+def _tier_lines(tier: TierLevel | None, base_points: int) -> list[LedgerLine]:
+    points = multiplied_bonus(base_points, tier.multiplier) if tier else 0
+    return [LedgerLine("tier", points, 0, f"{tier.name}: {TIMES}{tier.multiplier:g}")] if points > 0 else []
+
+
+class _Applied(NamedTuple):
+    promotion: Promotion
+    points: int
+
+
+def _best_promotion(program: Program, visit: Visit, base_points: int) -> _Applied | None:
+    """The promotion adding the most points (ties: the first listed); None when none adds any."""
+    best: _Applied | None = None
+    for promotion in program.promotions:
+        points = _promotion_points(program, promotion, visit, base_points)
+        if points > (best.points if best else 0):
+            best = _Applied(promotion, points)
+    return best
+
+
+def _promotion_points(program: Program, promotion: Promotion, visit: Visit, base_points: int) -> int:
+    """What one promotion adds to this purchase, 0 when it does not apply."""
+    if visit.at is None or not promotion_active(promotion, visit.at, visit.location_timezone, visit.location_id):
+        return 0
+    limit = promotion.limit_per_member_per_day
+    if limit is not None and visit.promotion_uses_today.get(promotion.id, 0) >= limit:
+        return 0
+    if promotion.min_spend is not None and (visit.amount_minor is None or visit.amount_minor < promotion.min_spend):
+        return 0
+    matching_base = base_points
+    if limited_to_items(promotion):
+        matching = [item for item in visit.items if matches_item(promotion, item)]
+        if not matching:
+            return 0
+        # The spend share of the matching items, never more than the bill's own spend line (an amount given
+        # apart from the items may be smaller than their sum).
+        matching_spend = min(_spend_points(program, sum(item.amount for item in matching), visit.currency),
+                             _spend_points(program, visit.amount_minor, visit.currency))
+        matching_base = sum(_item_points(program, item) for item in matching) + matching_spend
+    if promotion.bonus_points is not None:
+        return promotion.bonus_points
+    return multiplied_bonus(matching_base, promotion.multiplier)
+
+
+def _welcome_lines(program: Program, visit: Visit) -> list[LedgerLine]:
     if not visit.is_first_visit or not visit.counts_as_visit or not program.points:
         return []
     bonus = program.points.welcome_bonus
     return [LedgerLine("welcome", bonus, 0, "Welcome bonus")] if bonus else []
 
 
-def _referral_rule(_: Program, visit: Visit, __: list[LedgerLine]) -> list[LedgerLine]:
+def _referral_lines(visit: Visit) -> list[LedgerLine]:
     if not visit.referee_bonus or not visit.is_first_visit:
         return []
     return [referee_line(visit.referee_bonus)]
 
 
-RULES: tuple[Rule, ...] = (_visit_rule, _spend_rule, _welcome_rule, _referral_rule)
+def surprise_due(surprise: Surprise, visit_number: int, draw_key: str) -> bool:
+    """Whether this counted visit (the member's ``visit_number``-th) wins the surprise.
+
+    A chance is drawn from the sha256 of ``draw_key`` (the scan id), so the same scan always draws the same.
+    The per-day cap is the caller's: it needs the day's count.
+    """
+    if surprise.every_nth_visit is not None:
+        return visit_number > 0 and visit_number % surprise.every_nth_visit == 0
+    draw = int.from_bytes(hashlib.sha256(draw_key.encode()).digest()[:8], "big") / 2 ** 64  # uniform in [0, 1)
+    return draw * 100 < surprise.chance_percent
 
 
-def calculate_award(program: Program, visit: Visit) -> Award:
-    lines: list[LedgerLine] = []
-    for rule in RULES:
-        lines.extend(rule(program, visit, lines))
-    return Award(tuple(lines))
+def surprise_line(reward_name: str) -> LedgerLine:
+    """Explains the voucher a surprise issued; the voucher itself carries the value."""
+    return LedgerLine("surprise", 0, 0, f"Surprise: {reward_name}")
 
 
 def format_money(amount_minor: int, currency: str) -> str:

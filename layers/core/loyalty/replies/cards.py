@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from loyalty.domain import card, point_batches, tiers
-from loyalty.domain.awards import promotion_active, todays_promotions
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant, Voucher
+from loyalty.domain.promotions import promotion_active, todays_promotions
 from loyalty.domain.stamps import card_is_full
 from loyalty.replies.base import Instant, Reply
 

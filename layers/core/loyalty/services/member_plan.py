@@ -11,7 +11,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from loyalty.domain import favourites, ids, point_batches, tiers
@@ -54,9 +54,7 @@ class MemberPlan:
         self._batches = (point_batches.settle(point_batches.PointBatches.from_map(member.point_batches), credited=0,
                                               debited=0, month=self._month, balance=member.balance)
                          if self._expiry else None)
-        self._tier_state = tiers.TierState(
-            level_id=member.tier_id, earned=tuple(sorted(member.tier_earned.items())),
-            qualified_until=member.tier_qualified_until, rewarded=member.tier_rewarded) if self._tiers else None
+        self._tier_state = tiers.state_of(member) if self._tiers else None
         self.tier_change: tiers.TierDecision | None = None  # the level changed in this plan (upgrade or downgrade)
         self._tier_due: datetime | None = None
         self.update = store.MemberUpdate(member.member_id, expected_rev=member.rev, merchant_id=member.merchant_id)
@@ -75,7 +73,9 @@ class MemberPlan:
         stamps = sum(line.stamps for line in lines)
         if not lines:
             return None
-        entry = LedgerEntry(ids.new_id("led"), self.member.member_id, self.member.merchant_id, self.now, kind,
+        # Entries of one change are a millisecond apart, in the order they happened (points expired, then the scan).
+        at = self.now + timedelta(milliseconds=len(self.ledger))
+        entry = LedgerEntry(ids.new_id("led"), self.member.member_id, self.member.merchant_id, at, kind,
                             points, stamps, tuple(lines), ref, location_id)
         self.ledger.append(entry)
         self._add("balance", points)
@@ -148,7 +148,7 @@ class MemberPlan:
             if expiring:
                 due.append(expiring.at)
         state = self._tier_state or tiers.TierState()
-        for name, value in (("tier_id", state.level_id), ("tier_earned", dict(state.earned)),
+        for name, value in (("tier_id", state.level_id), ("tier_earned", state.earned_map()),
                             ("tier_qualified_until", state.qualified_until), ("tier_rewarded", state.rewarded)):
             if value != getattr(self.before, name):
                 self.set(name, value)

@@ -510,9 +510,10 @@ def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: d
 
 
 __all__ = [
-    "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate",
+    "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "UpkeepPage",
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
-    "UpkeepPage", "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction", "member_with_consent_log",
-    "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring", "preferences_update", "recent_ledger",
-    "redeem_voucher", "referral_count", "referral_item", "reward_code_guard", "with_index_keys",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction",
+    "member_with_consent_log", "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring",
+    "preferences_update", "recent_ledger", "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
+    "with_index_keys",
 ]
