@@ -25,6 +25,7 @@ def build_document(root: Path = ROOT) -> dict:
     schema = app.get_openapi_json_schema(
         security_schemes={
             "apiKey": HTTPBearer(description="Admin token, merchant owner key or staff key."),
+            "posKey": HTTPBearer(description="A POS key; each request also carries its Bywalec-Signature."),
             "memberToken": APIKey(name="X-Member-Token", in_=APIKeyIn.header,
                                   description="The value inside the member's personal card QR."),
         },

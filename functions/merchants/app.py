@@ -21,6 +21,7 @@ from loyalty.replies.merchants import (
     OwnerKey,
     StaffKey,
 )
+from loyalty.replies.pos import PosKey
 from loyalty.requests.merchants import CreateApiKey, CreateLocation, CreateMerchant, UpdateMessagingSettings
 from loyalty.services import api_keys, merchants, messaging
 
@@ -52,10 +53,12 @@ def list_locations(merchantId: str) -> LocationList:
 
 
 @router.post("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], status_code=201, security=KEY,
-             operation_id="createApiKey", responses=responses(*KEY_CHECKS, ValidationFailed, replies={201: StaffKey}))
+             operation_id="createApiKey",
+             responses=responses(*KEY_CHECKS, ValidationFailed, replies={201: StaffKey | PosKey}))
 def create_api_key(merchantId: str, body: CreateApiKey):
     who = http.caller(router)
-    return http.exactly_once(router, who, lambda: (201, merchants.create_staff_key(who, merchantId, body.location_ids)))
+    create = merchants.create_pos_key if body.role == "pos" else merchants.create_staff_key
+    return http.exactly_once(router, who, lambda: (201, create(who, merchantId, body.location_ids)))
 
 
 @router.get("/v1/merchants/<merchantId>/api-keys", tags=["merchants"], security=KEY, operation_id="listApiKeys",

@@ -1,6 +1,7 @@
 """No secret at rest: after the flows that hand out secrets, with Idempotency-Keys and their replays, no
-item of the table and no line the server or its functions logged holds a member token, an API key or
-the admin token, raw or in base64, while every replay still returned the first reply byte for byte.
+item of the table and no line the server or its functions logged holds a member token, an API key, a POS
+key's signing secret or the admin token, raw or in base64, while every replay still returned the first reply
+byte for byte.
 
 The server runs in its own process with its own table. Its function processes log at DEBUG through the
 root logger, as Lambda's runtime wires it, so Powertools' and botocore's own debug lines (which show
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.clients import HttpClient
+from tests.support.pos import signature
 from tests.support.world import bearer, member_headers, new_phone
 
 pytestmark = pytest.mark.e2e
@@ -101,6 +103,8 @@ def test_no_secret_in_the_table_or_the_logs_and_replays_are_identical(logged_ser
                       {**owner, "Idempotency-Key": key()})["locationId"]
     staff_key = _twice(http, "POST", f"/v1/merchants/{mid}/api-keys", {"role": "staff", "locationIds": [location]},
                        {**owner, "Idempotency-Key": "staff-key-1"})["apiKey"]
+    pos = _twice(http, "POST", f"/v1/merchants/{mid}/api-keys", {"role": "pos", "locationIds": [location]},
+                 {**owner, "Idempotency-Key": "pos-key-1"})
     tokens = [_twice(http, "POST", f"/v1/merchants/{mid}/members",
                      {"phone": new_phone(), "consent": {"sms": True, "email": False}},
                      {"Idempotency-Key": key()})["memberToken"] for _ in range(3)]
@@ -113,6 +117,15 @@ def test_no_secret_in_the_table_or_the_logs_and_replays_are_identical(logged_ser
     _twice(http, "POST", "/v1/redemptions", {"code": claim["code"]}, {**bearer(staff_key), "Idempotency-Key": key()})
     for token in tokens:
         assert http.request("GET", "/v1/me", headers={"X-Member-Token": token}).status == 200
+    # The till's events are signed with the secret: it checks them from its sealed copy, as sent again.
+    pos_events = f"/v1/merchants/{mid}/pos/events"
+    for event in ({"type": "sale", "eventId": "e-1", "locationId": location, "receiptId": "R-1",
+                   "member": {"memberToken": tokens[1]}, "amount": 5_000},
+                  {"type": "refund", "eventId": "e-2", "receiptId": "R-1", "refundId": "F-1", "amount": 1_000}):
+        raw = json.dumps(event).encode()
+        _twice(http, "POST", pos_events, raw, {**bearer(pos["apiKey"]),
+                                               "Bywalec-Signature": signature(pos["signingSecret"], int(time.time()),
+                                                                              raw)})
 
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=20)
@@ -122,14 +135,17 @@ def test_no_secret_in_the_table_or_the_logs_and_replays_are_identical(logged_ser
     client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
     items = [item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
     kept = [item for item in items if item["PK"]["S"].startswith("IDEMPOTENCY#")]
-    # Every keyed request kept its reply: merchant, location, staff key, 3 joins, 4 scans, claim, redemption.
-    assert len(kept) == 12
+    # Every keyed request kept its reply: merchant, location, staff and POS keys, 3 joins, 4 scans, claim,
+    # redemption, and the two POS events (kept under their event ids).
+    assert len(kept) == 15
     stored = json.dumps(items)
     logs = log_path.read_text(errors="replace")
     # The capture works: the access log, and the functions' own debug lines with every item they wrote.
     assert "POST /v1/scans -> 200" in logs
     assert "Calling TransactWriteItems with arguments" in logs and "IDEMPOTENCY#" in logs
+    assert "signing_secret" in stored  # the POS key's secret is kept, sealed, to check signatures
     secrets_handed_out = {"admin token": admin_token, "owner key": merchant["apiKey"], "staff key": staff_key,
+                          "POS key": pos["apiKey"], "POS signing secret": pos["signingSecret"],
                           **{f"member token {i}": token for i, token in enumerate(tokens)}}
     for name, secret in secrets_handed_out.items():
         for spelling in _spellings(secret):

@@ -331,3 +331,28 @@ def test_a_week_of_hourly_upkeep_runs_finds_nothing_to_do_for_members_without_po
     for hour in range(0, 24 * 7, 24):
         at(NOV_10 + timedelta(hours=hour))
         assert runtime.invoke("MemberUpkeepFunction", {})["membersUpdated"] == 0
+
+
+# --- segments and campaigns target tiers -------------------------------------------------------------------
+
+def test_with_tiers_vip_is_the_top_tier_and_a_segment_can_target_any_tier(shop):
+    world = shop()
+    gold, silver, plain = world.enroll(), world.enroll(), world.enroll()
+    _sale(world, gold, amount=40_000)
+    _sale(world, silver, amount=15_000)
+    _sale(world, plain, amount=1_000)
+    segments = f"/v1/merchants/{world.merchant_id}/segments"
+    created = world.call("POST", segments, {"name": "silver-members", "match": "all",
+                                            "conditions": [{"field": "tier", "op": "eq", "value": "silver"}]},
+                         world.owner)
+    assert created.status == 201, created.raw
+
+    def members_of(name):
+        reply = world.call("GET", f"{segments}/{name}/members?limit=50", headers=world.owner)
+        assert reply.status == 200, reply.raw
+        return {m["memberId"] for m in reply.json["members"]}
+
+    assert members_of("vip") == {gold.member_id}
+    assert members_of("silver-members") == {silver.member_id}
+    counts = {s["name"]: s["count"] for s in world.call("GET", segments, headers=world.owner).json["segments"]}
+    assert counts["vip"] == 1 and counts["silver-members"] == 1

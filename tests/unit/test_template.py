@@ -44,6 +44,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/segments", "EnrollFunction"),
     ("GET", "/v1/merchants/{merchantId}/segments/{name}/members", "EnrollFunction"),
     ("POST", "/v1/scans", "ScanFunction"),
+    ("POST", "/v1/merchants/{merchantId}/pos/events", "PosFunction"),
     ("POST", "/v1/me/rewards", "RedeemFunction"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}", "RedeemFunction"),
     ("POST", "/v1/redemptions", "RedeemFunction"),
@@ -189,7 +190,8 @@ def test_campaigns_tick_every_15_minutes_with_time_to_page(template):
 def test_cors_allows_the_api_headers(template):
     cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
     assert cors["AllowOrigins"] == ["*"]
-    assert {"authorization", "content-type", "idempotency-key", "x-member-token"} <= set(cors["AllowHeaders"])
+    assert {"authorization", "bywalec-signature", "content-type", "idempotency-key",
+            "x-member-token"} <= set(cors["AllowHeaders"])
 
 
 # Logs

@@ -15,7 +15,8 @@ their own errors. The end-to-end tests check every reply against the document.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from types import UnionType
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -61,7 +62,7 @@ WITH_QUERY = (ValidationFailed,)
 # An Idempotency-Key: too long or weak, reused with another body, or its first request still running.
 IDEMPOTENT = (ValidationFailed, IdempotencyKeyReused, ServiceUnavailable)
 
-ReplySpec = type[BaseModel] | dict[str, Any] | None
+ReplySpec = type[BaseModel] | UnionType | dict[str, Any] | None  # a union of models: one of them
 
 
 def responses(*raises: type[LoyaltyError], replies: dict[int, ReplySpec] | None = None) -> dict[int, dict]:
@@ -128,5 +129,7 @@ def _success_description(reply: ReplySpec) -> str:
         return "No content."
     if isinstance(reply, dict):
         return "Media types: " + ", ".join(reply) + "."
-    own_doc = reply.__dict__.get("__doc__") if reply is not None else None  # not a base class's docstring
-    return own_doc.strip().splitlines()[0] if own_doc else "Success."
+    models = get_args(reply) or ((reply,) if reply is not None else ())  # a union: one of several replies
+    own_docs = [model.__dict__.get("__doc__") for model in models]  # not a base class's docstring
+    lines = [doc.strip().splitlines()[0] for doc in own_docs if doc]
+    return " Or: ".join(lines) if lines else "Success."

@@ -59,11 +59,13 @@ def exactly_once(router: Router, who: Caller, work: Callable[[], tuple[int, Repl
     return json_reply(status, body)
 
 
-def exactly_once_in_transaction(router: Router, status: int,
-                                work: Callable[[ExactlyOnce | None], Reply]) -> Response:
+def exactly_once_in_transaction(router: Router, status: int, work: Callable[[ExactlyOnce | None], Reply],
+                                once: ExactlyOnce | None = None) -> Response:
     """Run a POST whose own transaction keeps its reply (scans, claims): with an Idempotency-Key, at most once
-    per caller, route and key, at no extra round trip; ``work`` writes ``once.record(reply)`` with its change."""
-    request_identity: ExactlyOnce | None = router.context.get("once")
+    per caller, route and key, at no extra round trip; ``work`` writes ``once.record(reply)`` with its change.
+
+    ``once``: the route's own exactly-once identity (a POS event id), instead of the Idempotency-Key's."""
+    request_identity: ExactlyOnce | None = once or router.context.get("once")
     if request_identity is None:
         return json_reply(status, work(None))
     return json_reply(*run_in_transaction(request_identity, status, work))

@@ -13,10 +13,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from loyalty.api.auth import authenticate_member, resolve_caller
+from loyalty.api.auth import authenticate_member, resolve_caller, verify_signature
 from loyalty.api.errors import envelope, error_response, raw_error_response, validation_details
-from loyalty.domain.access import MEMBER, Caller
+from loyalty.domain.access import MEMBER, POS, Caller
 from loyalty.domain.errors import (
+    Forbidden,
     LoyaltyError,
     MalformedRequest,
     PayloadTooLarge,
@@ -64,9 +65,10 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_handler_for(app: APIGatewayHttpResolver,
-                       ignored_bodies: frozenset[str] = frozenset()) -> Callable[[dict, Any], dict]:
-    """``ignored_bodies``: route keys ("POST /v1/u/{token}") that accept any body, of any type, and read none."""
+def lambda_handler_for(app: APIGatewayHttpResolver, ignored_bodies: frozenset[str] = frozenset(),
+                       signed_routes: frozenset[str] = frozenset()) -> Callable[[dict, Any], dict]:
+    """``ignored_bodies``: route keys ("POST /v1/u/{token}") that accept any body, of any type, and read none.
+    ``signed_routes``: the route keys POS keys may call, each request signed (every other route refuses them)."""
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry credentials in their headers.
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @flush_metrics
@@ -74,7 +76,7 @@ def lambda_handler_for(app: APIGatewayHttpResolver,
         if event.get("routeKey") in ignored_bodies:
             event["body"], event["isBase64Encoded"] = "", False
         try:
-            caller, once = screen_request(event)
+            caller, once = screen_request(event, signed_routes)
         except LoyaltyError as error:
             return raw_error_response(error)
         except Exception as error:
@@ -91,7 +93,7 @@ def lambda_handler_for(app: APIGatewayHttpResolver,
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
+def screen_request(event: dict, signed_routes: frozenset[str] = frozenset()) -> tuple[Caller, ExactlyOnce | None]:
     """Refuse what must never reach a route: oversized or undecodable bodies, bodies that are not one JSON
     object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``
     and returns the caller and, for a POST with an Idempotency-Key, the request's exactly-once identity."""
@@ -123,6 +125,10 @@ def screen_request(event: dict) -> tuple[Caller, ExactlyOnce | None]:
         event["body"], event["isBase64Encoded"] = text, False
     # Unknown credentials are 401 before any validation detail is revealed.
     caller = resolve_caller(headers, http_context.get("sourceIp"))
+    if caller.role == POS:
+        if event.get("routeKey") not in signed_routes:
+            raise Forbidden("A POS key only reports sales and refunds (POST /v1/merchants/{merchantId}/pos/events).")
+        verify_signature(caller, headers, data)  # over the bytes as sent, before the body is validated
     key = headers.get("idempotency-key")
     once = None
     if key is not None and method == "POST":

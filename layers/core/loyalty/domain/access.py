@@ -11,6 +11,7 @@ from loyalty.domain.tokens import hash_secret
 ADMIN = "admin"
 OWNER = "owner"
 STAFF = "staff"
+POS = "pos"  # a till system: reports sales and refunds, nothing else
 MEMBER = "member"
 PUBLIC = "public"
 
@@ -25,6 +26,8 @@ class Caller:
     # The credential as presented (API key, admin token, member token): it seals replies kept for an
     # Idempotency-Key, so that only the same caller can open them. Never stored, never logged.
     credential: str = field(default="", repr=False, compare=False)
+    # A POS key's signing secret, sealed as stored (opened only to check a request's signature).
+    sealed_signing_secret: str | None = field(default=None, repr=False, compare=False)
     # A member caller's own member, read once while the request was screened.
     member: Member | None = field(default=None, repr=False, compare=False)
     source_ip: str | None = field(default=None, repr=False)  # as API Gateway saw it: for rate limits, never stored
@@ -66,8 +69,8 @@ def require_merchant(caller: Caller, merchant_id: str, *roles: str) -> None:
 
 
 def require_location(caller: Caller, location_id: str) -> None:
-    if caller.role == STAFF and location_id not in caller.location_ids:
-        raise Forbidden("This staff key is not valid at this location.")
+    if caller.role in (STAFF, POS) and location_id not in caller.location_ids:
+        raise Forbidden(f"This {caller.role} key is not valid at this location.")
 
 
 def require_member(caller: Caller) -> str:

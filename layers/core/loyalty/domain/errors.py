@@ -37,6 +37,12 @@ class Unauthorized(LoyaltyError):
     default_message = "Missing or unknown credentials."
 
 
+class InvalidSignature(LoyaltyError):
+    code = "invalid_signature"
+    default_message = ("The Bywalec-Signature header is missing or does not match the body, or its time is more "
+                       "than 5 minutes away from now.")
+
+
 class Forbidden(LoyaltyError):
     code = "forbidden"
     default_message = "These credentials may not do this."
@@ -80,6 +86,11 @@ class TooManyOpenRewards(LoyaltyError):
 class ReceiptAlreadyCounted(LoyaltyError):
     code = "receipt_already_counted"
     default_message = "This receipt has already been counted."
+
+
+class RefundTooLarge(LoyaltyError):
+    code = "refund_too_large"
+    default_message = "This refund is more than what remains of the sale."
 
 
 class OwnerKeyNotRevocable(LoyaltyError):

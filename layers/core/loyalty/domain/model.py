@@ -36,10 +36,11 @@ class Merchant:
 class ApiKey:
     api_key_id: str
     merchant_id: str
-    role: str  # "owner" | "staff"
+    role: str  # "owner" | "staff" | "pos"
     location_ids: tuple[str, ...] = ()
     created_at: datetime | None = None
     last_used_at: datetime | None = None
+    sealed_signing_secret: str | None = field(default=None, repr=False)  # POS keys: see domain/sealing.py
 
 
 @dataclass

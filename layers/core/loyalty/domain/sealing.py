@@ -47,3 +47,9 @@ def unseal(key: bytes, sealed: str, record_id: str) -> bytes:
         return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], record_id.encode())
     except InvalidTag as exc:
         raise ValueError("the sealed reply does not open with this key") from exc
+
+
+def signing_secret_key(master_key: bytes, api_key: str) -> bytes:
+    """Seals a POS key's signing secret at rest: derived from the server's key AND the POS key itself, which is
+    stored only hashed, so neither the table nor the server's key alone opens it."""
+    return hmac.new(master_key, json.dumps(["pos-signing-secret", api_key]).encode(), hashlib.sha256).digest()

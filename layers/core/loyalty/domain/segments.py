@@ -17,8 +17,10 @@ Built-ins (the contract's definitions, and how they are read from one member's s
 - ``lapsed``: no visit for 90+ days, including members who joined 90+ days ago and never visited.
 - ``birthday_this_month``: the birthday's month is the current month.
 
-Custom segments: ``{name, match: all|any, conditions: [{field, op, value}]}``; ``tier`` is accepted but no
-member has a tier yet, so a tier condition matches nobody until tiers exist (the snapshot's ``tier`` is None).
+When the program has tiers, ``vip`` is the members holding the top tier instead (exact, counted as they come).
+
+Custom segments: ``{name, match: all|any, conditions: [{field, op, value}]}``; ``tier`` matches the id of the
+tier a member holds.
 """
 
 from __future__ import annotations
@@ -153,10 +155,11 @@ class Context:
 
     today: date
     vip_threshold: int | None = None  # total spend a vip has at least; None while nobody has spent
+    vip_tier: str | None = None  # with tiers: the top tier's id, which is what makes a member vip
 
     @classmethod
-    def at(cls, now: datetime, timezone: str, spends: Iterable[int] = ()) -> Context:
-        return cls(local_day(now, timezone), vip_threshold(spends))
+    def at(cls, now: datetime, timezone: str, spends: Iterable[int] = (), vip_tier: str | None = None) -> Context:
+        return cls(local_day(now, timezone), vip_threshold(spends), vip_tier)
 
 
 def vip_threshold(spends: Iterable[int]) -> int | None:
@@ -205,8 +208,8 @@ class Tally:
     spend_histogram: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, segments: Iterable[Segment]) -> Tally:
-        return cls(counts={segment.name: 0 for segment in segments if not needs_vip_threshold(segment)})
+    def of(cls, segments: Iterable[Segment], vip_tier: str | None = None) -> Tally:
+        return cls(counts={segment.name: 0 for segment in segments if not needs_vip_threshold(segment, vip_tier)})
 
     def add(self, member: MemberSnapshot, segments: Iterable[Segment], timezone: str, context: Context) -> None:
         self.members += 1
@@ -219,12 +222,14 @@ class Tally:
                 self.counts[segment.name] += 1
 
     def result(self) -> dict[str, int]:
-        """The count of each segment counted, vip included (every walk counts the built-ins)."""
-        return {**self.counts, VIP: vip_count(self.spend_histogram, self.members)}
+        """The count of each segment counted, vip included (every walk counts the built-ins): counted member by
+        member when it is a tier, else from the spend histogram."""
+        return {VIP: vip_count(self.spend_histogram, self.members), **self.counts}
 
 
-def needs_vip_threshold(segment: Segment) -> bool:
-    return segment.name == VIP
+def needs_vip_threshold(segment: Segment, vip_tier: str | None = None) -> bool:
+    """vip by spend needs the whole roster's spends first; vip by tier does not."""
+    return segment.name == VIP and vip_tier is None
 
 
 def matches(segment: Segment, member: MemberSnapshot, timezone: str, context: Context) -> bool:
@@ -256,6 +261,8 @@ def _is_regular(member: MemberSnapshot, timezone: str, context: Context) -> bool
 
 
 def _is_vip(member: MemberSnapshot, timezone: str, context: Context) -> bool:
+    if context.vip_tier is not None:
+        return member.tier == context.vip_tier
     spend = member.total_spend or 0
     return context.vip_threshold is not None and spend > 0 and spend >= context.vip_threshold
 

@@ -55,6 +55,10 @@ def _in_window(earned: Earned, first: str, last: str) -> Earned:
     return tuple((month, points) for month, points in earned if first <= month <= last)
 
 
+def _window_sum(earned: Earned, first: str, last: str) -> int:
+    return sum(points for _, points in _in_window(earned, first, last))
+
+
 def record_earned(tiers: Tiers, state: TierState, points: int, month: str, now: datetime, timezone: str) -> TierState:
     """Add `points` (negative for a refund: taken from that month, never below 0) to `month`; months that
     have left the window ending at local_month(now) are dropped (the state stays bounded: <= windowMonths entries).
@@ -67,7 +71,7 @@ def record_earned(tiers: Tiers, state: TierState, points: int, month: str, now: 
 
 
 def earned_in_window(tiers: Tiers, state: TierState, now: datetime, timezone: str) -> int:
-    return sum(points for _, points in _in_window(state.earned, *_window(tiers, now, timezone)))
+    return _window_sum(state.earned, *_window(tiers, now, timezone))
 
 
 def _qualifying(tiers: Tiers, points: int) -> TierLevel | None:
@@ -77,11 +81,10 @@ def _qualifying(tiers: Tiers, points: int) -> TierLevel | None:
 
 def _qualified_until(tiers: Tiers, earned: Earned, level: TierLevel, now: datetime, timezone: str) -> datetime:
     """The first local month start at or after `now` at which the window, with no new earnings, falls below
-    `level`'s threshold (within windowMonths months every known month has left it). `level` qualifies now, so
-    that is after the start of now's month."""
+    `level`'s threshold. `level` qualifies now, so the search starts with next month; within windowMonths
+    months every month known now has left the window."""
     month = add_months(local_month(now, timezone), 1)
-    while sum(points for _, points in _in_window(earned, add_months(month, -(tiers.window_months - 1)), month)) \
-            >= level.threshold:
+    while _window_sum(earned, add_months(month, -(tiers.window_months - 1)), month) >= level.threshold:
         month = add_months(month, 1)
     return month_start(month, timezone)
 
@@ -105,8 +108,9 @@ def evaluate(tiers: Tiers, state: TierState, now: datetime, timezone: str) -> Ti
     the held threshold); once it does not qualify, keep it until qualified_until + graceDays (if the stored
     qualified_until is missing or in the future, it becomes `now`), then move to the level that qualifies
     at that time (which may be none) and compute that level's qualified_until."""
-    earned = _in_window(state.earned, *_window(tiers, now, timezone))
-    qualifying = _qualifying(tiers, sum(points for _, points in earned))
+    first, last = _window(tiers, now, timezone)
+    earned = _in_window(state.earned, first, last)
+    qualifying = _qualifying(tiers, _window_sum(earned, first, last))
     held = tiers.level(state.level_id)
     held_rank, qualifying_rank = tiers.rank(state.level_id), tiers.rank(qualifying.id if qualifying else None)
     grace = timedelta(days=tiers.grace_days)

@@ -118,7 +118,15 @@ def member_token_matches(secret: str, stored_hash: str | None) -> bool:
 
 # --- API keys ---------------------------------------------------------------------------------------
 
+_KEY_PREFIXES = {"owner": "bw_owner", "staff": "bw_staff", "pos": "bw_pos"}
+
+
 def new_api_key(role: str) -> NewSecret:
-    prefix = "bw_owner" if role == "owner" else "bw_staff"
+    prefix = _KEY_PREFIXES[role]
     key = f"{prefix}_{secrets.token_urlsafe(24)}"  # 192 bits
     return NewSecret(key, hash_secret(key))
+
+
+def new_signing_secret() -> str:
+    """A POS key's HMAC secret (256 bits): the till signs each event with it."""
+    return f"bw_whsec_{secrets.token_urlsafe(32)}"

@@ -27,7 +27,9 @@ class CreateLocation(Body):
 
 
 class CreateApiKey(Body):
-    role: Literal["staff"]
+    """A staff key (scans, redemptions, member look-ups) or a POS key (signed sales and refunds only)."""
+
+    role: Literal["staff", "pos"]
     location_ids: list[str] = Field(min_length=1, max_length=50)
 
 

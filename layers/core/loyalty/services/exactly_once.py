@@ -49,6 +49,13 @@ class ExactlyOnce:
         return cls(keys.idempotency_record_id(caller.identity, route, idempotency_key),
                    sealing.payload_hash(key, body), key)
 
+    @classmethod
+    def for_event(cls, scope: str, route: str, event_id: str, body: object) -> ExactlyOnce:
+        """An event a client names itself (a POS event id), done once per ``scope`` (a merchant), whichever of
+        the scope's credentials sends it again."""
+        key = sealing.reply_key(signing_key(), scope, event_id)
+        return cls(keys.idempotency_record_id(scope, route, event_id), sealing.payload_hash(key, body), key)
+
     def seal(self, status: int, body: dict) -> str:
         plaintext = json.dumps({"status": status, "body": body}, sort_keys=True).encode()
         return sealing.seal(self.key, plaintext, self.record_id)

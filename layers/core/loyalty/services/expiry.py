@@ -8,6 +8,7 @@ from loyalty import telemetry
 from loyalty.domain.model import Member
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
+from loyalty.services.merchants import load_merchant
 from loyalty.services.sweep import sweep
 from loyalty.store import keys
 from loyalty.store import members as store
@@ -33,7 +34,7 @@ def _settle(member_id: str, now) -> int:
     def build(member: Member | None) -> int:
         if member is None:
             return 0
-        plan = MemberPlan(member, now)
+        plan = MemberPlan(member, now, load_merchant(member.merchant_id))  # returned points join this month's batch
         settled = plan.settle_expired_vouchers()
         plan.reindex_vouchers()
         plan.commit()

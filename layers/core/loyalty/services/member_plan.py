@@ -31,7 +31,7 @@ from loyalty.domain.program import Program, RewardDefinition
 from loyalty.domain.segments import RECENT_VISITS_KEPT
 from loyalty.store import members as store
 from loyalty.store import replies
-from loyalty.store.transaction import ConditionFailed, TransientConflict
+from loyalty.store.transaction import ConditionalUpdate, ConditionFailed, TransientConflict
 
 CLOSED_VOUCHERS_KEPT = 10
 T = TypeVar("T")
@@ -63,6 +63,7 @@ class MemberPlan:
         self.guards: list[store.Guard] = []
         self.counters: list[store.CapCounter] = []
         self.held_referrals: list[Referral] = []
+        self.other_items: list[ConditionalUpdate] = []  # other items changed with the member (store-built)
         self.issued: list[Voucher] = []
         self._vouchers_changed = False
 
@@ -251,7 +252,7 @@ class MemberPlan:
         self.finish_rules()
         self._finish_vouchers()
         store.commit([self.update, *self.other_updates], self.ledger, guards=self.guards, counters=self.counters,
-                     held_referrals=self.held_referrals, reply=reply)
+                     held_referrals=self.held_referrals, reply=reply, others=self.other_items)
         self.member.rev += 1
 
 

@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import InvalidMemberToken, NotFound
+from loyalty.domain.identity import normalize_phone
 from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.preferences import ConsentChange
 from loyalty.domain.tokens import member_token_matches, parse_member_token
 from loyalty.services.exactly_once import ExactlyOnce
+from loyalty.store import keys
 from loyalty.store import members as store
 
 
@@ -69,3 +71,11 @@ def load_for_merchant(merchant_id: str, *, member_token: str | None = None, memb
     if once is not None:
         once.raise_if_answered()
     return member
+
+
+def member_id_by_phone(merchant_id: str, phone: str) -> str:
+    """The merchant's member who joined with this phone (normalised as enrolment does), through its identity guard."""
+    guard = store.get_guard(keys.phone_guard(merchant_id, normalize_phone(phone)))
+    if guard is None or guard.merchant_id != merchant_id:
+        raise NotFound("No member with this phone number.")
+    return guard.owner_id

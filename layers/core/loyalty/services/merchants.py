@@ -1,19 +1,21 @@
-"""Merchant administration: merchants, locations, staff keys, the program, counter codes."""
+"""Merchant administration: merchants, locations, staff and POS keys, the program, counter codes."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from loyalty.domain import ids, qr, tokens
-from loyalty.domain.access import OWNER, STAFF, Caller, require_admin, require_location, require_merchant
+from loyalty.domain import ids, qr, sealing, tokens
+from loyalty.domain.access import OWNER, POS, STAFF, Caller, require_admin, require_location, require_merchant
 from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.model import ApiKey, Location, Merchant
 from loyalty.domain.program import Program, default_program
 from loyalty.replies.merchants import CounterCode, LocationList, MerchantCreated, StaffKey
 from loyalty.replies.merchants import Location as LocationReply
+from loyalty.replies.pos import PosKey
 from loyalty.server_keys import signing_key
 from loyalty.services import clock
 from loyalty.settings import get_settings
@@ -73,6 +75,28 @@ def list_locations(caller: Caller, merchant_id: str) -> LocationList:
 
 
 def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) -> StaffKey:
+    key = _location_key(caller, merchant_id, STAFF, location_ids)
+    secret = tokens.new_api_key(STAFF)
+    store.create_api_key(key, secret.hash)
+    return StaffKey(api_key_id=key.api_key_id, api_key=secret.value, role=STAFF, location_ids=list(key.location_ids))
+
+
+def create_pos_key(caller: Caller, merchant_id: str, location_ids: list[str]) -> PosKey:
+    """A till's key and the secret it signs events with. The key is stored hashed; the secret is stored sealed
+    under the server's key and the POS key itself (domain/sealing.py), so it can check signatures and nothing
+    at rest reveals it."""
+    key = _location_key(caller, merchant_id, POS, location_ids)
+    secret = tokens.new_api_key(POS)
+    signing_secret = tokens.new_signing_secret()
+    sealed = sealing.seal(sealing.signing_secret_key(signing_key(), secret.value), signing_secret.encode(),
+                          key.api_key_id)
+    store.create_api_key(dataclasses.replace(key, sealed_signing_secret=sealed), secret.hash)
+    return PosKey(api_key_id=key.api_key_id, api_key=secret.value, signing_secret=signing_secret, role=POS,
+                  location_ids=list(key.location_ids))
+
+
+def _location_key(caller: Caller, merchant_id: str, role: str, location_ids: list[str]) -> ApiKey:
+    """A new key of ``role`` valid at these locations of the merchant (the owner creates it)."""
     require_merchant(caller, merchant_id, OWNER)
     merchant = store.get_merchant(merchant_id, fresh=True)
     if merchant is None:
@@ -81,11 +105,8 @@ def create_staff_key(caller: Caller, merchant_id: str, location_ids: list[str]) 
     if unknown:
         raise ValidationFailed("Unknown location ids.", details=[
             {"field": "locationIds", "message": f"No location {lid} at this merchant."} for lid in unknown])
-    key = ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant_id, role=STAFF,
-                 location_ids=tuple(dict.fromkeys(location_ids)))
-    secret = tokens.new_api_key(STAFF)
-    store.create_api_key(key, secret.hash)
-    return StaffKey(api_key_id=key.api_key_id, api_key=secret.value, role=STAFF, location_ids=list(key.location_ids))
+    return ApiKey(api_key_id=ids.new_id("key"), merchant_id=merchant_id, role=role,
+                  location_ids=tuple(dict.fromkeys(location_ids)))
 
 
 def get_program(caller: Caller, merchant_id: str) -> Program:

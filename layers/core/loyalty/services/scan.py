@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -112,9 +112,16 @@ def staff_scan(caller: Caller, request: Scan, once: ExactlyOnce | None = None) -
         return load_for_merchant(merchant_id, member_token=request.member_token, member_id=request.member_id,
                                  once=once)
 
-    return _record_visit(merchant, load, request.location_id,
-                         amount=bill_total(request.amount, request.items), items=request.items,
-                         receipt_id=request.receipt_id, spend_counts_in_cooldown=True, once=once)
+    return sale_scan(merchant, load, request.location_id, amount=request.amount, items=request.items,
+                     receipt_id=request.receipt_id, once=once)
+
+
+def sale_scan(merchant: Merchant, load: Callable[[], Member], location_id: str, *, amount: int | None,
+              items: Sequence[BillLine], receipt_id: str | None, once: ExactlyOnce | None) -> ScanResult:
+    """A sale at ``location_id`` (the caller is already allowed there; ``load`` reads the member): a visit plus
+    spend-based points. Staff scans and POS sales both count through here."""
+    return _record_visit(merchant, load, location_id, amount=bill_total(amount, items), items=items,
+                         receipt_id=receipt_id, spend_counts_in_cooldown=True, once=once)
 
 
 def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | None = None,

@@ -150,9 +150,9 @@ def _recount(merchant: Merchant, segments: list[rules.Segment], stored: counts_s
     """Starts a recount (or continues the one under way) and walks the roster while ``time_left()``; returns
     the counts as stored after the walk. A segment created after the recount started waits for the next one."""
     recount = stored.recount or counts_store.Recount(
-        started_at=now, segments=tuple(s.name for s in segments), tally=rules.Tally.of(segments))
+        started_at=now, segments=tuple(s.name for s in segments), tally=rules.Tally.of(segments, _vip_tier(merchant)))
     counted = [segment for segment in segments if segment.name in recount.segments]
-    context = rules.Context.at(recount.started_at, merchant.timezone)
+    context = rules.Context.at(recount.started_at, merchant.timezone, vip_tier=_vip_tier(merchant))
     since_checkpoint = 0
     walk = member_index.roster_from(merchant.merchant_id, recount.position,
                                     page_size=member_index.ROSTER_PAGE_SIZE)
@@ -203,9 +203,16 @@ def _segment(merchant_id: str, name: str) -> rules.Segment:
 
 def _context(merchant: Merchant, segment: rules.Segment, now: datetime) -> rules.Context:
     """Evaluating vip needs the whole roster's spends first: one more walk, for that segment only."""
+    vip_tier = _vip_tier(merchant)
     spends = ((m.total_spend or 0) for m in member_index.roster(merchant.merchant_id)) \
-        if rules.needs_vip_threshold(segment) else ()
-    return rules.Context.at(now, merchant.timezone, spends)
+        if rules.needs_vip_threshold(segment, vip_tier) else ()
+    return rules.Context.at(now, merchant.timezone, spends, vip_tier)
+
+
+def _vip_tier(merchant: Merchant) -> str | None:
+    """With tiers, vip means the top tier."""
+    tiers = merchant.program.tiers
+    return tiers.levels[-1].id if tiers else None
 
 
 # The cursor names a shard and a position in it, never a merchant: the merchant comes from the path, so a

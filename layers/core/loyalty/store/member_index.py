@@ -37,7 +37,8 @@ def _roster_snapshot(item: MemberItem) -> MemberSnapshot:
     return MemberSnapshot(
         **_contact(item), visit_count=int(item.visit_count or 0), total_spend=int(item.total_spend or 0),
         balance=int(item.balance or 0), last_visit_at=item.last_visit_at, last_location_id=item.last_location_id,
-        favourite_categories=tuple(item.favourite_categories or ()), recent_visits=tuple(item.recent_visits or ()))
+        favourite_categories=tuple(item.favourite_categories or ()), recent_visits=tuple(item.recent_visits or ()),
+        tier=item.tier_id)
 
 
 def _each_shard(query: Callable[[int], Iterator[MemberItem]],

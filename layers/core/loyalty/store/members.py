@@ -31,7 +31,7 @@ from loyalty.store.models import (
     MemberItem,
     ReferralItem,
 )
-from loyalty.store.transaction import ConditionFailed, Transaction
+from loyalty.store.transaction import ConditionalUpdate, ConditionFailed, Transaction
 
 _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "language", "consent_sms",
@@ -312,10 +312,12 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
 
 def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
            counters: list[CapCounter] = (), held_referrals: list[Referral] = (),
-           reply: replies.StoredReply | None = None) -> None:
-    """Member changes, their ledger entries, guards, capped counters, held referrals and the request's reply
-    in one transaction."""
+           reply: replies.StoredReply | None = None, others: list[ConditionalUpdate] = ()) -> None:
+    """Member changes, their ledger entries, guards, capped counters, held referrals, the request's reply and
+    other items' conditional updates (a refunded receipt) in one transaction."""
     txn = member_transaction(updates, ledger, guards=guards, counters=counters)
+    for other in others:
+        txn.add(other)
     if reply is not None:
         txn.put(replies.to_item(reply), replies.TAG, condition=replies.put_condition(reply))
     for referral in held_referrals:

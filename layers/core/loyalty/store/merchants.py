@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -32,7 +33,7 @@ def _api_key_items(key: ApiKey, key_hash: str) -> tuple[ApiKeyItem, ApiKeyListin
     created_at = key.created_at or datetime.now(UTC)
     fields = {"api_key_id": key.api_key_id, "merchant_id": key.merchant_id, "role": key.role,
               "location_ids": list(key.location_ids), "created_at": created_at}
-    return (ApiKeyItem(*keys.api_key(key_hash), **fields),
+    return (ApiKeyItem(*keys.api_key(key_hash), signing_secret=key.sealed_signing_secret, **fields),
             ApiKeyListingItem(*keys.api_key_listing(key.merchant_id, key.api_key_id), key_hash=key_hash, **fields))
 
 
@@ -194,7 +195,7 @@ def _read_api_key(key_hash: str) -> ApiKey | None:
 
 
 def _to_api_key(item: ApiKeyItem) -> ApiKey:
-    return _api_key(item, item.last_used_at)
+    return dataclasses.replace(_api_key(item, item.last_used_at), sealed_signing_secret=item.signing_secret)
 
 
 def _api_key(item: ApiKeyItem | ApiKeyListingItem, last_used_at: datetime | None) -> ApiKey:

@@ -141,6 +141,7 @@ class ApiKeyItem(LoyaltyItem, discriminator="api_key"):
     location_ids = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute(null=True)  # approximate: written at most once per interval
+    signing_secret = UnicodeAttribute(null=True)  # a POS key's HMAC secret, sealed (domain/sealing.py)
 
 
 class ApiKeyListingItem(LoyaltyItem, discriminator="api_key_listing"):

@@ -45,6 +45,16 @@ class TransientConflict(Exception):
     """Another transaction touched the same items at the same moment; safe to retry."""
 
 
+@dataclass
+class ConditionalUpdate:
+    """One more item a change updates in its own transaction, under its own condition, named by ``tag``."""
+
+    item: Any
+    actions: list
+    tag: str
+    condition: Any = None
+
+
 @cache
 def connection() -> Connection:
     settings = get_settings()
@@ -64,6 +74,9 @@ class Transaction:
         self._ops["update"].append(
             (tag, lambda tw: tw.update(item, actions=actions, condition=condition, add_version_condition=False)))
         return self
+
+    def add(self, update: ConditionalUpdate) -> Transaction:
+        return self.update(update.item, update.actions, update.tag, update.condition)
 
     def delete(self, item: Any, tag: str, condition: Any = None) -> Transaction:
         self._ops["delete"].append((tag, lambda tw: tw.delete(item, condition=condition)))
