@@ -71,7 +71,7 @@ EXPECTED_ROUTES = {
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "RedeemFunction", "ReferralFunction", "CardFunction",
-    "RewardExpiryFunction", "SenderFunction", "CampaignsFunction",
+    "RewardExpiryFunction", "SenderFunction", "CampaignsFunction", "PosFunction", "MemberUpkeepFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -310,6 +310,8 @@ def test_table_definition_comes_from_the_template(template):
         "GSI3SK": "S",
         "GSI4PK": "S",
         "GSI4SK": "S",
+        "GSI5PK": "S",
+        "GSI5SK": "S",
     }
     assert definition["GlobalSecondaryIndexes"][:1] == [
         {
@@ -325,18 +327,19 @@ def test_table_definition_comes_from_the_template(template):
 
 
 def test_member_indexes_project_what_the_models_read(template):
-    """The birthday, roster and joined indexes project the contact snapshot the store reads from them."""
-    from loyalty.store.models import CONTACT_SNAPSHOT, ROSTER_SNAPSHOT, MemberItem
+    """The birthday, roster and joined indexes project the contact snapshot the store reads from them, and the
+    upkeep index what the hourly job changes."""
+    from loyalty.store.models import CONTACT_SNAPSHOT, ROSTER_SNAPSHOT, UPKEEP_SNAPSHOT, MemberItem
 
     indexes = {index["IndexName"]: index for index in table_definition(template)["GlobalSecondaryIndexes"]}
     for model_index, projected in ((MemberItem.birthdays, CONTACT_SNAPSHOT), (MemberItem.roster, ROSTER_SNAPSHOT),
-                                   (MemberItem.joined, CONTACT_SNAPSHOT)):
+                                   (MemberItem.joined, CONTACT_SNAPSHOT), (MemberItem.upkeep, UPKEEP_SNAPSHOT)):
         name = model_index.Meta.index_name
         number = name[-1]
         assert indexes[name]["KeySchema"] == [{"AttributeName": f"GSI{number}PK", "KeyType": "HASH"},
                                               {"AttributeName": f"GSI{number}SK", "KeyType": "RANGE"}]
         assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected}
-    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4"}
+    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4", "GSI5"}
 
 
 def test_table_is_retained_and_recoverable(template):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 
@@ -16,6 +16,10 @@ def iso(value: datetime) -> str:
 # A UTC instant on the wire: "2026-11-22T10:15:00Z" (whole seconds, always Z).
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str),
                     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-22T10:15:00Z"]})]
+
+
+# A field that is left out of the reply when it is None: the program rules' fields, absent when unused.
+OMITTED_WHEN_NONE = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class Reply(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -11,7 +11,7 @@ from loyalty.domain import card, point_batches, tiers
 from loyalty.domain.model import LedgerEntry, LedgerLine, Member, Merchant, Voucher
 from loyalty.domain.promotions import promotion_active, todays_promotions
 from loyalty.domain.stamps import card_is_full
-from loyalty.replies.base import Instant, Reply
+from loyalty.replies.base import OMITTED_WHEN_NONE, Instant, Reply
 
 
 class Line(Reply):
@@ -207,12 +207,16 @@ class Card(Reply):
     catalog: list[CatalogItem]
     referral_code: str | None
     history: list[HistoryItem]
-    tier: TierOnCard | None
-    expiring: Expiring | None
-    promotions_today: list[PromotionToday]
+    # Program rules (v2): left out of the reply when the program does not use them, so a v1 card reads as before.
+    tier: TierOnCard | None = OMITTED_WHEN_NONE
+    expiring: Expiring | None = OMITTED_WHEN_NONE
+    promotions_today: list[PromotionToday] | None = OMITTED_WHEN_NONE
 
     @classmethod
-    def fields(cls, merchant: Merchant, member: Member, history: list[LedgerEntry], now: datetime) -> dict:
+    def fields(cls, merchant: Merchant, member: Member, history: list[LedgerEntry],
+               now: datetime | None = None) -> dict:
+        """``now`` (default: the present) is when the tier window and today's promotions are read."""
+        now = now or datetime.now(UTC)
         progress = Progress.fields(merchant, member)
         return {
             "member_id": member.member_id,
@@ -229,11 +233,11 @@ class Card(Reply):
                         for e in history],
             "tier": TierOnCard.of(merchant, member, now),
             "expiring": Expiring.of(merchant, member),
-            "promotions_today": PromotionToday.all_of(merchant, member, now),
+            "promotions_today": PromotionToday.all_of(merchant, member, now) if merchant.program.promotions else None,
         }
 
     @classmethod
-    def of(cls, merchant: Merchant, member: Member, history: list[LedgerEntry], now: datetime) -> Card:
+    def of(cls, merchant: Merchant, member: Member, history: list[LedgerEntry], now: datetime | None = None) -> Card:
         return cls(**cls.fields(merchant, member, history, now))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loyalty.replies.base import Reply
+from loyalty.replies.base import OMITTED_WHEN_NONE, Reply
 from loyalty.replies.cards import IssuedReward, Line, Progress, TierChanged, TierOnCard
 
 
@@ -18,5 +18,5 @@ class ScanResult(Progress):
     location_id: str
     awarded: Awarded
     rewards_issued: list[IssuedReward]
-    tier: TierOnCard | None = None
-    tier_changed: TierChanged | None = None
+    tier: TierOnCard | None = OMITTED_WHEN_NONE  # with tiers
+    tier_changed: TierChanged | None = OMITTED_WHEN_NONE  # on the scan that changed the tier
