@@ -1,10 +1,13 @@
-"""The member's web card in a phone's browser: joining, scanning the counter code, preferences and consent,
-a lost card's link, and unsubscribing from a message."""
+"""The member's web card in a phone's browser: joining, scanning the counter code, the program's rules (tier,
+expiring points, today's promotion, every award line), preferences and consent, a lost card's link, and
+unsubscribing from a message."""
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from loyalty.domain import card_link, unsubscribe
@@ -64,6 +67,80 @@ def test_a_member_scanning_the_counter_code_gets_her_stamp(phone: Page, site, sh
     phone.goto(_card_url(site, shop, f"?c={shop.counter_code()}"))
     expect(phone.get_by_role("heading", name=re.compile(r"\+1 stamp"))).to_be_visible()
     assert "c=" not in phone.url  # a reload does not scan again
+
+
+def _quiet_hours_around_now(shop) -> tuple[str, str]:
+    """A promotion window on the café's clock (Warsaw) that is open now: from the last full hour to two later."""
+    now = datetime.fromisoformat(shop.call("GET", "/_local/clock").json["now"].replace("Z", "+00:00"))
+    local = now.astimezone(ZoneInfo("Europe/Warsaw"))
+    return (local - timedelta(hours=1)).strftime("%H:00"), (local + timedelta(hours=2)).strftime("%H:00")
+
+
+def _last_day_of_next_month(shop) -> re.Pattern:
+    """Points earned this month (Warsaw) with ``afterMonths: 1`` can be used until the end of next month,
+    shown as e.g. "31 Dec" (en-GB; some browsers write September "Sept")."""
+    now = datetime.fromisoformat(shop.call("GET", "/_local/clock").json["now"].replace("Z", "+00:00"))
+    local = now.astimezone(ZoneInfo("Europe/Warsaw"))
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return re.compile(rf"{calendar.monthrange(year, month)[1]} {calendar.month_abbr[month]}")
+
+
+def _program_rules(quiet_from: str, quiet_to: str) -> dict:
+    return {
+        "points": {"perVisit": 20, "perCurrencyUnit": 1, "welcomeBonus": 0},
+        "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 500},
+                    {"id": "free-cake", "name": "Free cake"}, {"id": "mystery-muffin", "name": "Mystery muffin"}],
+        "scanCooldownMinutes": 0,
+        "tiers": {"windowMonths": 12, "graceDays": 30, "levels": [
+            {"id": "silver", "name": "Silver", "threshold": 100, "multiplier": 1.5, "perks": ["Free oat milk"]},
+            {"id": "gold", "name": "Gold", "threshold": 150, "multiplier": 2, "perks": ["Early access"],
+             "upgradeRewardId": "free-cake"}]},
+        "promotions": [{"id": "quiet-hours", "name": "Double points at quiet hours", "multiplier": 2,
+                        "from": quiet_from, "to": quiet_to}],
+        "expiry": {"afterMonths": 1},
+        "surprise": {"rewardId": "mystery-muffin", "everyNthVisit": 2, "maxPerDay": 100},
+    }
+
+
+def test_the_card_shows_the_tier_expiring_points_the_promotion_and_every_line_of_a_scan(
+        phone: Page, site, shop, tmp_path):
+    quiet_from, quiet_to = _quiet_hours_around_now(shop)
+    saved = shop.call("PUT", f"/v1/merchants/{shop.merchant_id}/program", _program_rules(quiet_from, quiet_to),
+                      shop.owner)
+    assert saved.status == 200, saved.raw
+    member = shop.enroll()
+    _open_card_as(phone, site, shop, member)
+    banner = phone.get_by_role("region", name="Promotion today")
+    expect(banner).to_contain_text(f"Double points at quiet hours, {quiet_from}\u2013{quiet_to}")
+    expect(banner).to_contain_text("Now")
+    expect(phone.get_by_text("100 points to Silver")).to_be_visible()  # below the first level
+    expect(phone.locator(".expiring")).to_have_count(0)  # no points yet
+    phone.screenshot(path=tmp_path / "1-no-tier-yet.png", full_page=True)
+
+    # Visit 20 + spend 40 = 60 base, doubled by the promotion: 120 earned, Silver at once.
+    assert shop.staff_scan(member, amount=4_000).status == 200
+    phone.reload()
+    expect(phone.locator(".tname")).to_have_text("Silver")
+    expect(phone.get_by_role("list", name="Your perks")).to_have_text("Free oat milk")
+    expect(phone.get_by_role("progressbar", name="Progress to Gold")).to_have_attribute("aria-valuenow", "120")
+    expect(phone.get_by_text("30 more points to Gold")).to_be_visible()
+    last_day = _last_day_of_next_month(shop)
+    expect(phone.locator(".expiring")).to_contain_text(re.compile(r"120 points expire on " + last_day.pattern))
+    phone.screenshot(path=tmp_path / "2-silver.png", full_page=True)
+
+    # The second visit, scanned on the phone: visit 20, Silver's +10, the promotion's +20; Gold and a surprise.
+    phone.goto(_card_url(site, shop, f"?c={shop.counter_code()}"))
+    expect(phone.get_by_role("heading", name="+50 points")).to_be_visible()
+    lines = phone.get_by_role("list", name="What you got").get_by_role("listitem")
+    expect(lines).to_have_count(4)
+    expect(lines.filter(has_text="Double points at quiet hours")).to_contain_text("+20 pts")
+    expect(lines.filter(has_text="+10 pts")).to_have_count(1)
+    expect(phone.get_by_text("You reached Gold!")).to_be_visible()
+    expect(phone.get_by_text("A surprise for you: Mystery muffin")).to_be_visible()
+    expect(phone.get_by_text("Your Gold reward: Free cake")).to_be_visible()
+    expect(phone.locator(".tname")).to_contain_text("Top tier")
+    expect(phone.locator(".expiring")).to_contain_text(re.compile(r"170 points expire on " + last_day.pattern))
+    phone.screenshot(path=tmp_path / "3-scan-gold.png", full_page=True)
 
 
 def test_turning_sms_consent_off_shows_in_the_consent_log(phone: Page, site, shop):

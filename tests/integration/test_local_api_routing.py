@@ -53,7 +53,8 @@ def test_table_is_created_from_the_template(dynamodb):
     ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4"}  # vouchers expiring; birthdays, roster, joined
+    # vouchers expiring; birthdays, roster, joined; upkeep (points expiring, tier grace ending)
+    assert set(indexes) == {"GSI1", "GSI2", "GSI3", "GSI4", "GSI5"}
     assert indexes["GSI3"]["KeySchema"] == [
         {"AttributeName": "GSI3PK", "KeyType": "HASH"},
         {"AttributeName": "GSI3SK", "KeyType": "RANGE"},
