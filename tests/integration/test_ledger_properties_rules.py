@@ -13,11 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from infra.local.http_api import HttpApi
-from infra.local.lambda_runtime import LambdaRuntime
-from tests.support.clients import HandlerClient
+from tests.integration.test_ledger_properties import LoyaltyBooks, _handlers
 from tests.support.pos import open_till
 from tests.support.world import create_world
 
@@ -42,17 +40,12 @@ PROGRAM = {
 }
 ITEMS = [{"sku": "LATTE", "category": "coffee", "quantity": 1, "amount": 1_400},
          {"sku": "CROISSANT", "category": "pastry", "quantity": 2, "amount": 1_800}]
-_client = None
 
 
-def _handlers() -> HandlerClient:
-    global _client
-    if _client is None:
-        _client = HandlerClient(HttpApi(LambdaRuntime()))
-    return _client
+class RulesBooks(LoyaltyBooks):
+    """The v1 machine's steps (counter scans, staff bills, claims, cancels, redemptions, days, the voucher job)
+    on a program with every rule, plus POS sales and refunds, weeks passing and the upkeep job."""
 
-
-class RulesBooks(RuleBasedStateMachine):
     @initialize()
     def open_shop(self):
         from loyalty.services import clock
@@ -66,19 +59,9 @@ class RulesBooks(RuleBasedStateMachine):
         self.members = [self.shop.enroll() for _ in range(2)]
         self.codes: dict[str, str] = {}
         self.redeemed: set[str] = set()
+        self.receipts = 0
         self.sales: list[tuple[str, int]] = []  # (receiptId, amount) counted through the POS
         self.refunded: set[int] = set()         # members whose balance a refund lowered
-
-    def teardown(self):
-        if hasattr(self, "real_now"):
-            self.clock.now = self.real_now
-
-    def _member(self, index):
-        return self.members[index % len(self.members)]
-
-    def _remember(self, rewards):
-        for reward in rewards:
-            self.codes[reward["code"]] = reward["issuedRewardId"]
 
     def _send(self, event):
         return self.till.send(event, at=self.now.timestamp())
@@ -89,7 +72,7 @@ class RulesBooks(RuleBasedStateMachine):
         reply = self.shop.scan(self._member(index))
         assert reply.status in (200, 429), reply.raw
         if reply.status == 200:
-            self._remember(reply.json["rewardsIssued"])
+            self._remember_codes(reply.json["rewardsIssued"])
             lines = reply.json["awarded"]["lines"]
             assert reply.json["awarded"]["points"] == sum(line["points"] for line in lines)
 
@@ -105,7 +88,7 @@ class RulesBooks(RuleBasedStateMachine):
             event["amount"] = amount
         reply = self._send(event)
         assert reply.status == 200, reply.raw
-        self._remember(reply.json["rewardsIssued"])
+        self._remember_codes(reply.json["rewardsIssued"])
         if amount:
             self.sales.append((receipt, amount, index % len(self.members)))
 
@@ -119,40 +102,14 @@ class RulesBooks(RuleBasedStateMachine):
         if reply.status == 200 and reply.json["pointsReversed"]:
             self.refunded.add(owner)
 
-    @rule(index=st.integers(0, 1), reward=st.sampled_from(["free-coffee", "cake"]))
-    def member_claims(self, index, reward):
-        reply = self.shop.call("POST", "/v1/me/rewards", {"rewardId": reward}, self._member(index).headers)
-        assert reply.status in (201, 409), reply.raw
-        if reply.status == 201:
-            self.codes[reply.json["code"]] = reply.json["issuedRewardId"]
-
-    @precondition(lambda self: self.codes)
-    @rule(index=st.integers(0, 1), pick=st.integers(0, 1000))
-    def member_cancels(self, index, pick):
-        issued_id = sorted(self.codes.values())[pick % len(self.codes)]
-        reply = self.shop.call("DELETE", f"/v1/me/rewards/{issued_id}", headers=self._member(index).headers)
-        assert reply.status in (200, 404, 409), reply.raw
-
-    @precondition(lambda self: self.codes)
-    @rule(pick=st.integers(0, 1000))
-    def staff_redeems_a_code(self, pick):
-        code = sorted(self.codes)[pick % len(self.codes)]
-        reply = self.shop.call("POST", "/v1/redemptions", {"code": code}, self.shop.staff)
-        assert reply.status in (200, 409), reply.raw
-        if reply.status == 200:
-            assert code not in self.redeemed, "a reward code was redeemed twice"
-            self.redeemed.add(code)
-
-    @rule(days=st.integers(1, 40))
-    def days_pass(self, days):
-        self.now += timedelta(days=days)
+    @rule(weeks=st.integers(1, 8))
+    def weeks_pass(self, weeks):
+        self.now += timedelta(weeks=weeks)
 
     @rule()
-    def hourly_jobs_run(self):
-        from loyalty.services.expiry import expire_rewards
+    def hourly_upkeep_runs(self):
         from loyalty.services.upkeep import run_upkeep
 
-        expire_rewards(lambda: 300_000)
         run_upkeep(lambda: 300_000)
 
     @invariant()
