@@ -96,8 +96,9 @@ def test_a_bad_stale_or_missing_signature_is_401_and_counts_nothing(world, till)
     now = time.time()
     refusals = {
         "wrong secret": till.send(event, secret="whsec-of-someone-else"),
-        "stale t": till.send(event, at=now - 301),
-        "t from the future": till.send(event, at=now + 301),
+        # Well past the 300 s either way (the exact bounds are unit-tested): a slow machine must not pass them.
+        "stale t": till.send(event, at=now - 360),
+        "t from the future": till.send(event, at=now + 360),
         "missing header": world.call("POST", till.path, compact, bearer(till.api_key)),
         "malformed header": world.call("POST", till.path, compact, {**bearer(till.api_key),
                                                                     "Bywalec-Signature": "sha256=abc"}),
@@ -114,7 +115,7 @@ def test_a_bad_stale_or_missing_signature_is_401_and_counts_nothing(world, till)
     assert world.profile(member)["visitCount"] == 0
 
     spaced = json.dumps(event, indent=2).encode()  # any bytes the till likes, signed as sent
-    assert till.send(event, raw=spaced, at=now - 290).status == 200
+    assert till.send(event, raw=spaced, at=time.time() - 240).status == 200
     assert world.profile(member)["visitCount"] == 1
 
 
