@@ -577,3 +577,11 @@ def test_real_routes_resolve(template):
     assert match_route(routes, "GET", "/v1/me/referral").route.function_logical_id == "ReferralFunction"
     assert match_route(routes, "DELETE", "/v1/me/rewards/r1").path_parameters == {"issuedRewardId": "r1"}
     assert match_route(routes, "DELETE", "/v1/merchants").allowed_methods == ("POST",)
+
+
+def test_no_alarm_reads_more_metrics_than_cloudwatch_allows(template):
+    """CloudWatch refuses a metric-math alarm over more than 10 metrics, at deploy time (cfn-lint does not know)."""
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            metrics = [m for m in resource["Properties"].get("Metrics", []) if "MetricStat" in m]
+            assert len(metrics) <= 10, name
