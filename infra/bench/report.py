@@ -163,7 +163,10 @@ def rules_verdicts(rules: dict | None) -> list[dict[str, str]]:
         detail = (f"table WCU per warm scan: median {scan['wcu_median']:g}, max {scan['wcu_max']:g} (item sizes, "
                   f"x2 in TransactWriteItems); index writes apart: median {scan['index_wcu_median']:g}, max "
                   f"{scan['index_wcu_max']:g} WCU; {scan['items_written_mean']:.1f} items written per scan, "
-                  f"{scan['warm_requests']} warm scans")
+                  f"{scan['warm_requests']} warm scans; table WCU by item (mean per scan): "
+                  + ", ".join(f"{label} {units:.1f}" for label, units in scan["wcu_by_item"].items()))
+        if scan.get("member_item_bytes_median"):
+            detail += f"; member item after the scan: median {scan['member_item_bytes_median']:,.0f} B"
         if scan["failures"]:
             detail += f"; failed, e.g. {scan['failures'][0]}"
         results.append(verdict(f"member scan with every rule at {scan['members']:,} members: at most {limit} table "

@@ -97,6 +97,7 @@ class RuleShape:
     due_expiring: int = DUE_EXPIRING
     due_grace: int = DUE_GRACE
     rng: random.Random = field(default_factory=lambda: random.Random(23))
+    due_ids: list[str] = field(default_factory=list)  # the members made due, in load order
 
     def __call__(self, item: Any, number: int) -> tuple[Any, bool]:
         from loyalty.domain import tiers
@@ -144,6 +145,8 @@ class RuleShape:
         upkeep_due = plan.update.upkeep_due
         if (upkeep_due is not None and upkeep_due <= self.now) != due:
             raise RuntimeError(f"member {number} would be {'not ' if due else ''}due ({upkeep_due})")
+        if due:
+            self.due_ids.append(member.member_id)
         loaded = store._to_item(plan.member)  # the loader adds the member index keys
         if upkeep_due is not None:  # as the store's MemberUpdate sets them
             loaded.gsi5pk, loaded.gsi5sk = keys.upkeep_index(member.member_id, store._iso(upkeep_due))
@@ -164,9 +167,15 @@ def load_members(driver: Driver, merchant_id: str, count: int, number_from: int,
 
 # --- member scans and POS events ---------------------------------------------------------------------
 
-def scan_figures(op: Operation, members: int) -> dict[str, Any]:
-    """Round trips and write units of an operation's warm requests (the cached merchant and key not re-read)."""
+def scan_figures(op: Operation, members: int, item_sizes: list[int] | None = None) -> dict[str, Any]:
+    """Round trips and write units of an operation's warm requests (the cached merchant and key not re-read), the
+    table's units by kind of item (mean per request), and the median size of the members' items afterwards."""
     warm = [s for s in op.samples if not s.cache_refill]
+    by_item: Counter[str] = Counter()
+    for sample in warm:
+        for call in sample.calls:
+            for label, units in call.units_by_item:
+                by_item[label] += units
 
     def per_request(samples: list[Sample], name: str) -> list[float]:
         return [sum(getattr(call, name) for call in s.calls) for s in samples]
@@ -180,6 +189,8 @@ def scan_figures(op: Operation, members: int) -> dict[str, Any]:
             "index_wcu_median": statistics.median(index_wcu) if index_wcu else 0.0,
             "index_wcu_max": max(index_wcu, default=0.0),
             "items_written_mean": statistics.fmean(per_request(warm, "items_written")) if warm else 0.0,
+            "wcu_by_item": {label: units / len(warm) for label, units in by_item.most_common()},
+            "member_item_bytes_median": statistics.median(item_sizes) if item_sizes else None,
             "failures": op.failures[:3]}
 
 
@@ -221,13 +232,16 @@ def open_till(driver: Driver, world: World) -> Till:
     return Till(world, key["apiKey"], key["signingSecret"])
 
 
-def measure_scans(driver: Driver, world: World, members: list[Member], population: int) -> Operation:
+def measure_scans(driver: Driver, world: World, members: list[Member], population: int) -> tuple[Operation, list[int]]:
+    """The scans, and the size of each member's item after its scan."""
     op = Operation(f"member scan, every rule ({population:,} members)", "rules scan", "population",
                    limit=SCAN_ROUND_TRIPS)
+    sizes = []
     for member in members:
         body = scan_body(driver, world)
         member_scan(driver, world, member, op, idempotency_key=new_key(), body=body)
-    return op
+        sizes.append(member_item_size(driver, member.member_id))
+    return op, sizes
 
 
 # --- the upkeep job ----------------------------------------------------------------------------------
@@ -353,9 +367,9 @@ def measure_rules(driver: Driver, meter: Any, admin_token: str, ops: int, log: C
             for member in sample[ops:2 * ops]:
                 till.refund(driver, till.sale(driver, member, sale_op), refund_op)
         log(f"program rules: {ops} member scans at {population:,} members")
-        op = measure_scans(driver, world, sample[:ops], population)
+        op, sizes = measure_scans(driver, world, sample[:ops], population)
         operations.append(op)
-        scans.append(scan_figures(op, population))
+        scans.append(scan_figures(op, population, sizes))
         log(f"program rules: the upkeep job at {population:,} members")
         upkeeps.append({"members": population, "due": DUE_EXPIRING + DUE_GRACE, "due_expiring": DUE_EXPIRING,
                         "due_grace": DUE_GRACE, **metered_upkeep(driver, meter)})
