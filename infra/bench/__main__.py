@@ -1,7 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
-`python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--import-runs N] [--json PATH]`
-(what `make bench` runs) does three things and exits 1 when any figure fails its verdict:
+`python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
+[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--json PATH]` (what `make bench` runs)
+measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
   embedded moto DynamoDB: per operation, DynamoDB requests by API name, items written, write and read
   capacity units computed from item sizes (infra/dynamodb_meter.py) and p50/p95 handler time, with
@@ -9,7 +10,12 @@
   (loader.py) to `--large` members;
 - hot keys (hotkeys.py): the item written most often by member scans of a chain of 500 locations,
   as writes per second at 100 scans a second;
+- campaign runs (campaign_runs.py): what a birthday and a win-back run read at two populations;
+- program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
+  two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
+  upkeep job (points expiry, tier downgrades) at two populations with the same members due;
 - cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client.
+Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
 Figures and verdicts are printed (report.py) and written as JSON.
 
 moto's TransactWriteItems deep-copies the whole table (its cost grows with the table);
