@@ -224,7 +224,8 @@ def upkeep_verdicts(upkeep: dict) -> list[dict[str, str]]:
             f"{run['items_read']} items read for {changed} members changed ({run['due_expiring']} with points "
             f"expiring, {run['due_grace']} with a tier grace ending due; {result.get('pointsExpired', 0)} points "
             f"expired, {result.get('tiersChanged', 0)} tiers changed) in {run['request_count']} requests: "
-            + ", ".join(f"{api} {n}" for api, n in run["requests"].items()) + f"; {run['seconds']:.1f} s"))
+            + ", ".join(f"{api} {n}" for api, n in run["requests"].items()) + f"; {run['seconds']:.1f} s"
+            + (f"; the job failed: {result['error']}" if result.get("error") else "")))
     if len(upkeep["runs"]) >= 2:
         first, last = upkeep["runs"][0], upkeep["runs"][-1]
         results.append(verdict(
