@@ -184,6 +184,8 @@ class Call:
     size_note: str | None = None  # how the sizes were obtained, when not the usual way
     # Every item the call wrote: (table and raw key as one string, the key's kind with values masked).
     written: list[tuple[str, str]] = field(default_factory=list)
+    # The table's write units by item written or checked: (the key's kind with values masked, units).
+    units_by_item: list[tuple[str, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -365,14 +367,17 @@ class Meter:
             schema = self._schema(target.table)
             ident = self._ident(target.table, target.key)
             old, new = before.get(ident), after.get(ident)
+            label = key_label(target.key, schema.keys)
             if target.kind == "check":
                 call.wcu += factor * write_units(item_size(old))
+                call.units_by_item.append((label, factor * write_units(item_size(old))))
                 continue
             size = item_size(old) if target.kind == "delete" else max(item_size(old), item_size(new))
             call.wcu += factor * write_units(size)
+            call.units_by_item.append((label, factor * write_units(size)))
             if error is None:
                 call.items_written += 1
-                call.written.append((json.dumps(ident), key_label(target.key, schema.keys)))
+                call.written.append((json.dumps(ident), label))
                 call.index_wcu += sum(index_write_units(index, old, new, schema.keys) for index in schema.indexes)
         call.items_written = max(0, call.items_written - unprocessed)
         return call

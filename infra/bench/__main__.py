@@ -1,7 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
-`python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--import-runs N] [--json PATH]`
-(what `make bench` runs) does three things and exits 1 when any figure fails its verdict:
+`python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
+[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--json PATH]` (what `make bench` runs)
+measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
   embedded moto DynamoDB: per operation, DynamoDB requests by API name, items written, write and read
   capacity units computed from item sizes (infra/dynamodb_meter.py) and p50/p95 handler time, with
@@ -9,7 +10,12 @@
   (loader.py) to `--large` members;
 - hot keys (hotkeys.py): the item written most often by member scans of a chain of 500 locations,
   as writes per second at 100 scans a second;
+- campaign runs (campaign_runs.py): what a birthday and a win-back run read at two populations;
+- program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
+  two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
+  upkeep job (points expiry, tier downgrades) at two populations with the same members due;
 - cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client.
+Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
 Figures and verdicts are printed (report.py) and written as JSON.
 
 moto's TransactWriteItems deep-copies the whole table (its cost grows with the table);
@@ -29,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import campaign_runs, coldstart, hotkeys, report, scenario
+from infra.bench import campaign_runs, coldstart, hotkeys, report, rules, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -73,6 +79,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--campaign-members", type=int, default=campaign_runs.POPULATIONS[-1],
                         help="the larger population of the campaign-run measurement (the smaller is "
                              f"{campaign_runs.POPULATIONS[0]:,}); 0 skips it; default %(default)s")
+    parser.add_argument("--rules-members", type=int, default=rules.POPULATIONS[-1],
+                        help="the larger population of the program-rules measurement (member scans under every rule, "
+                             f"POS sales and refunds, the upkeep job; the smaller is {rules.POPULATIONS[0]:,}); "
+                             "0 skips it; default %(default)s")
+    parser.add_argument("--rules-weeks", type=int, default=rules.WEEKS,
+                        help="weekly visits of the one member whose item is sized (0 skips it); default %(default)s")
+    parser.add_argument("--skip-paths", action="store_true",
+                        help="do not run the user paths (scenario.py), to run other parts alone")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
                         help="paired cold-import runs per handler (0 skips); default %(default)s")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json",
@@ -83,13 +97,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.ops < 1:
         parser.error("--ops must be at least 1")
     needed = scenario.members_needed(args.ops, args.large)
-    if args.members < needed:
+    if args.members < needed and not args.skip_paths:
         parser.error(f"--members must be at least {needed} for --ops {args.ops} (fresh members for every measured "
                      "scan, claim and redemption)")
     if 0 < args.hot_scans < hotkeys.CHAIN_LOCATIONS:
         parser.error(f"--hot-scans must be 0 or at least {hotkeys.CHAIN_LOCATIONS} (one scan per location; fewer "
                      "scans would over-count each item's share of the chain's scans)")
-    if args.large and args.large <= args.members:
+    if 0 < args.rules_members < 4 * args.ops + 300:
+        parser.error(f"--rules-members must be 0 or at least {4 * args.ops + 300} for --ops {args.ops} (members to "
+                     "scan and to sell to, beyond the ones due for upkeep)")
+    if args.rules_weeks < 0 or args.rules_weeks % 2:
+        parser.error("--rules-weeks must be 0 or an even number (the growth figure compares the two halves)")
+    if args.large and args.large <= args.members and not args.skip_paths:
         parser.error("--large must exceed --members (or be 0)")
     return args
 
@@ -113,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     env = configure_environment(endpoint)
     hot_keys: dict | None = None
     campaigns: dict | None = None
+    rules_figures: dict | None = None
     try:
         import boto3
 
@@ -131,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         # Handlers in this process, one at a time.
         api = HttpApi(LambdaRuntime(template=template, root=ROOT, region=REGION))
         driver = Driver(api, meter, server)
-        paths = scenario.run_paths(driver, meter, env["LOYALTY_ADMIN_TOKEN"], args.members, args.large, args.ops, log)
+        if args.skip_paths:
+            paths = scenario.PathsResult([], {"small": 0, "large": None, "note": "user paths skipped (--skip-paths)"})
+        else:
+            paths = scenario.run_paths(driver, meter, env["LOYALTY_ADMIN_TOKEN"], args.members, args.large, args.ops,
+                                       log)
         summaries = [summarize(op) for op in paths.operations]
         totals = Counter(meter.totals)
         server_totals = (server.snapshot() - server_start) if server else None
@@ -140,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.campaign_members > 0:
             sizes = tuple(sorted({min(campaign_runs.POPULATIONS[0], args.campaign_members), args.campaign_members}))
             campaigns = campaign_runs.measure_campaign_runs(driver, meter, env["LOYALTY_ADMIN_TOKEN"], log, sizes)
+        if args.rules_members > 0:
+            sizes = tuple(sorted({min(rules.POPULATIONS[0], args.rules_members), args.rules_members}))
+            measured = rules.measure_rules(driver, meter, env["LOYALTY_ADMIN_TOKEN"], args.ops, log, sizes,
+                                           args.rules_weeks)
+            summaries += [summarize(op) for op in measured.operations]
+            rules_figures = measured.figures
         meter.uninstall()
         close = getattr(api, "close", None)
         if close:
@@ -152,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"cold starts: {args.import_runs} paired runs per handler")
         cold = coldstart.measure_cold_starts(args.import_runs, log)
     verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
-                              paths.segment_recounts)
+                              paths.segment_recounts, rules_figures)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
-                "campaign_members": args.campaign_members,
+                "campaign_members": args.campaign_members, "rules_members": args.rules_members,
+                "rules_weeks": args.rules_weeks, "skip_paths": args.skip_paths,
                 "import_runs": args.import_runs, "stock_moto": args.stock_moto, "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
@@ -187,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_requests_by_api_whole_run": dict(server_totals) if server_totals is not None else None,
         "hot_keys": hot_keys,
         "campaign_runs": campaigns,
+        "program_rules": rules_figures,
         "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
         "figures": verdicts,

@@ -9,6 +9,7 @@ the load is not counted as anyone's round trips.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,11 +48,19 @@ class BatchWriter:
         if self.batch and exc_info[0] is None:
             self.flush()
 
-def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: int = 7) -> list[Member]:
-    """`count` members of `merchant_id` written straight to the table; returns tokens for `sample_size` of them
-    that have visited before (none within the last day, so none meets the scan cooldown).
+# Gives a loaded member more of the program's state (tiers, point batches: infra/bench/rules.py): called with the
+# member item (index keys not yet set) and its number in the load; returns the item and whether it may be sampled.
+Shape = Callable[[Any, int], tuple[Any, bool]]
 
-    Ledger entries are not written: no measured path reads them.
+
+def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: int = 7,
+              shape: Shape | None = None, number_from: int = 0) -> list[Member]:
+    """`count` members of `merchant_id` written straight to the table; returns tokens for `sample_size` of them
+    that have visited before (none within the last day, so none meets the scan cooldown) and that ``shape``
+    (when given) lets be sampled.
+
+    Members are numbered from ``number_from`` (their phone numbers follow): a second load of the same merchant
+    continues the first. Ledger entries are not written: no measured path reads them.
     """
     from loyalty.domain import ids, tokens
     from loyalty.domain.model import VOUCHER_REDEEMED, Voucher
@@ -66,7 +75,7 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
 
     with meter.internal() as client, BatchWriter(client, get_settings().table_name) as writer:
         timezone = MerchantItem.get(*keys.merchant(merchant_id)).timezone
-        for i in range(count):
+        for i in range(number_from, number_from + count):
             member_id = ids.new_id("mem")
             token = tokens.new_member_token(member_id)
             visits = 0 if rng.random() < 0.1 else rng.randint(1, 40)
@@ -94,13 +103,16 @@ def bulk_load(meter: Any, merchant_id: str, count: int, sample_size: int, seed: 
                 spend_count=spend_count, first_visit_at=first, last_visit_at=last, referral_code=referral_code,
                 created_at=created)
             member.vouchers = vouchers
+            sampleable = True
+            if shape is not None:
+                member, sampleable = shape(member, i)
             with_index_keys(member, timezone)
             guards = [GuardItem(*keys.phone_guard(merchant_id, phone), owner_id=member_id, merchant_id=merchant_id),
                       GuardItem(*keys.referral_code_guard(merchant_id, referral_code), owner_id=member_id,
                                 merchant_id=merchant_id)]
             for item in (member, *guards):
                 writer.put(item.serialize())
-            if len(sample) < sample_size and visits:
+            if len(sample) < sample_size and member.visit_count and sampleable:
                 sample.append(Member(member_id, token.value))
     return sample
 

@@ -44,7 +44,7 @@ def round_trip_verdicts(summaries: list[dict]) -> list[dict[str, str]]:
 
 def figures(summaries: list[dict], totals: Counter, server_totals: Counter | None, population: dict[str, Any],
             hot_keys: dict | None, cold: dict | None, campaigns: dict | None = None,
-            segment_recounts: list[dict] | None = None) -> list[dict[str, str]]:
+            segment_recounts: list[dict] | None = None, rules: dict | None = None) -> list[dict[str, str]]:
     results = round_trip_verdicts(summaries)
 
     scans = totals.get("Scan", 0)
@@ -69,6 +69,7 @@ def figures(summaries: list[dict], totals: Counter, server_totals: Counter | Non
     results.extend(segment_count_verdicts(summaries, segment_recounts))
     results.extend(hot_key_verdicts(hot_keys))
     results.extend(campaign_run_verdicts(campaigns))
+    results.extend(rules_verdicts(rules))
     results.extend(cold_start_verdicts(cold))
     return results
 
@@ -146,6 +147,91 @@ def campaign_run_verdicts(campaigns: dict | None) -> list[dict[str, str]]:
         "birthday run: messages queued per second on this machine (informational)", None,
         "; ".join(rates) + ". One transaction per member; moto's transactions slow down as its table grows, "
         "DynamoDB's do not; a run longer than one invocation continues at the next tick"))
+    return results
+
+
+def rules_verdicts(rules: dict | None) -> list[dict[str, str]]:
+    """Program rules (infra/bench/rules.py): write units of a member scan under every rule at each population
+    and the same at both, the member item after a year of visits, and the upkeep job's reads and requests. (The
+    round trips of the scans and of POS sales and refunds are rows of the main table, with their verdicts.)"""
+    if not rules:
+        return [verdict("program rules", None, "skipped (--rules-members 0)")]
+    results = []
+    limit = rules["wcu_limit"]
+    for scan in rules["scans"]:
+        ok = scan["warm_requests"] > 0 and scan["wcu_max"] <= limit and not scan["failures"]
+        detail = (f"table WCU per warm scan: median {scan['wcu_median']:g}, max {scan['wcu_max']:g} (item sizes, "
+                  f"x2 in TransactWriteItems); index writes apart: median {scan['index_wcu_median']:g}, max "
+                  f"{scan['index_wcu_max']:g} WCU; {scan['items_written_mean']:.1f} items written per scan, "
+                  f"{scan['warm_requests']} warm scans; table WCU by item (mean per scan): "
+                  + ", ".join(f"{label} {units:.1f}" for label, units in scan["wcu_by_item"].items()))
+        if scan.get("member_item_bytes_median"):
+            detail += f"; member item after the scan: median {scan['member_item_bytes_median']:,.0f} B"
+        if scan["failures"]:
+            detail += f"; failed, e.g. {scan['failures'][0]}"
+        results.append(verdict(f"member scan with every rule at {scan['members']:,} members: at most {limit} table "
+                               f"write units warm", ok, detail))
+    if len(rules["scans"]) >= 2:
+        first, last = rules["scans"][0], rules["scans"][-1]
+        within = rules["same_within"]
+        same_trips = first["round_trips"] == last["round_trips"]
+        same_units = abs(first["wcu_mean"] - last["wcu_mean"]) <= within * max(first["wcu_mean"], last["wcu_mean"])
+        results.append(verdict(
+            f"member scan with every rule: same round trips and write units (within {within:.0%}) at "
+            f"{first['members']:,} and {last['members']:,} members", same_trips and same_units,
+            f"warm round trips {first['round_trips']} vs {last['round_trips']}; table WCU mean "
+            f"{first['wcu_mean']:.2f} vs {last['wcu_mean']:.2f}, index WCU median {first['index_wcu_median']:g} vs "
+            f"{last['index_wcu_median']:g}"))
+    results.append(year_verdict(rules.get("year")))
+    results.extend(upkeep_verdicts(rules["upkeep"]))
+    return results
+
+
+def year_verdict(year: dict | None) -> dict[str, str]:
+    figure = "member item after a year of weekly visits"
+    if not year:
+        return verdict(figure, None, "skipped (--rules-weeks 0)")
+    limit, growth_limit = year["limit_bytes"], year["growth_limit"]
+    half, end = year["size_half"], year["size_end"]
+    figure += f": under {limit // 1024} KB, the last {year['weeks'] - year['weeks'] // 2} weeks add at most " \
+              f"{growth_limit:.0%}"
+    if half is None or end is None or year["failures"]:
+        return verdict(figure, False, "; ".join(year["failures"][:2]) or "not measured")
+    growth = end - half
+    ok = end < limit and growth <= growth_limit * end
+    sizes = year["sizes"]
+    quarters = ", ".join(f"week {w}: {sizes[w - 1]:,} B" for w in range(13, len(sizes) + 1, 13))
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(year["counts"].items()))
+    return verdict(figure, ok, (
+        f"{quarters}; growth from week {year['weeks'] // 2} to {year['weeks']}: {growth:+,} B "
+        f"({growth / end:+.1%} of the item); {counts}; tier changes: {', '.join(year['tier_changes']) or 'none'}. "
+        f"Bounded by the rules' own limits: point batches by earning month (at most afterMonths + 1 = "
+        f"{year['expiry_months'] + 1}), tier earnings by month (at most windowMonths), the 10 newest closed vouchers "
+        f"plus open ones, one day of promotion uses, the last 3 visit days"))
+
+
+def upkeep_verdicts(upkeep: dict) -> list[dict[str, str]]:
+    results = []
+    limit, constant = upkeep["reads_per_change_limit"], upkeep["constant_reads"]
+    for run in upkeep["runs"]:
+        result = run["result"]
+        changed = result.get("membersUpdated", 0)
+        ok = (run["items_read"] <= limit * changed + constant and changed == run["due"] and not run["failed_calls"]
+              and result.get("complete") is True)
+        results.append(verdict(
+            f"upkeep job at {run['members']:,} members reads at most {limit} items per member changed + {constant} "
+            f"(one per index shard)", ok,
+            f"{run['items_read']} items read for {changed} members changed ({run['due_expiring']} with points "
+            f"expiring, {run['due_grace']} with a tier grace ending due; {result.get('pointsExpired', 0)} points "
+            f"expired, {result.get('tiersChanged', 0)} tiers changed) in {run['request_count']} requests: "
+            + ", ".join(f"{api} {n}" for api, n in run["requests"].items()) + f"; {run['seconds']:.1f} s"
+            + (f"; the job failed: {result['error']}" if result.get("error") else "")))
+    if len(upkeep["runs"]) >= 2:
+        first, last = upkeep["runs"][0], upkeep["runs"][-1]
+        results.append(verdict(
+            f"upkeep job: same DynamoDB requests at {first['members']:,} and {last['members']:,} members",
+            first["requests"] == last["requests"],
+            f"{first['requests']} vs {last['requests']} ({first['due']} members due each)"))
     return results
 
 

@@ -43,14 +43,14 @@ class World:
         return code
 
 
-def create_world(driver: Driver, admin_token: str, name: str = "Kawiarnia Bench") -> World:
-    """A shop opened through the API: merchant, two locations, a staff key."""
+def create_world(driver: Driver, admin_token: str, name: str = "Kawiarnia Bench", program: dict | None = None) -> World:
+    """A shop opened through the API: merchant, two locations, a staff key; the demo program unless told."""
     from infra.seed import open_shop
 
     def call(method: str, path: str, body: Any, token: str | None) -> dict:
         return driver.expect(201, method, path, body, bearer(token) if token else None)
 
-    shop = open_shop(call, admin_token, name=name)
+    shop = open_shop(call, admin_token, name=name, program=program)
     return World(shop.merchant_id, shop.owner_key, shop.staff_key, list(shop.locations))
 
 

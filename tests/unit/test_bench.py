@@ -189,3 +189,78 @@ def test_a_campaign_run_reading_what_matches_passes_and_one_reading_more_fails()
     assert {v["figure"] for v in failing if v["verdict"] == report.FAIL} == {
         "birthday run at 20,000 members reads at most 1.1 items per match + 10",
         "birthday run: same DynamoDB requests at 1,000 and 20,000 members"}
+
+
+def _rules_scan(members: int, wcu_max: float, wcu_mean: float, round_trips: list[int] | None = None) -> dict:
+    return {"members": members, "warm_requests": 20, "round_trips": round_trips or [2], "wcu_median": wcu_mean,
+            "wcu_mean": wcu_mean, "wcu_max": wcu_max, "index_wcu_median": 3, "index_wcu_max": 4,
+            "items_written_mean": 5.0, "wcu_by_item": {"MEMBER#*/MEMBER": 4.0, "MEMBER#*/LEDGER#*#*": 2.0},
+            "member_item_bytes_median": 1900, "failures": []}
+
+
+def _upkeep_run(members: int, items_read: int, requests: dict | None = None, updated: int = 100) -> dict:
+    requests = requests or {"GetItem": 1, "Query": 16, "TransactWriteItems": 100}
+    return {"members": members, "due": 100, "due_expiring": 50, "due_grace": 50, "items_read": items_read,
+            "requests": requests, "request_count": sum(requests.values()), "failed_calls": [], "seconds": 9.0,
+            "result": {"membersUpdated": updated, "pointsExpired": 4000, "tiersChanged": 50, "complete": True}}
+
+
+def _year(sizes: list[int], failures: list[str] | None = None) -> dict:
+    return {"weeks": len(sizes), "sizes": sizes, "size_half": sizes[len(sizes) // 2 - 1], "size_end": sizes[-1],
+            "counts": {"claims": 13, "surprises": 5}, "tier_changes": ["week 5: bronze -> silver"],
+            "failures": failures or [], "limit_bytes": 40 * 1024, "growth_limit": 0.10, "expiry_months": 6}
+
+
+def _rules(scans: list[dict], year: dict | None, runs: list[dict]) -> dict:
+    return {"scans": scans, "wcu_limit": 8, "same_within": 0.10, "year": year,
+            "upkeep": {"runs": runs, "reads_per_change_limit": 1.1, "constant_reads": 16}}
+
+
+def test_rules_within_every_limit_pass_and_name_the_units():
+    rules = _rules([_rules_scan(1_000, 8, 7.5), _rules_scan(20_000, 8, 7.8)],
+                   _year([3_000] * 13 + [4_400] * 13 + [4_500] * 26),
+                   [_upkeep_run(1_000, 101), _upkeep_run(20_000, 101)])
+
+    verdicts = report.rules_verdicts(rules)
+
+    assert [v["verdict"] for v in verdicts] == [report.PASS] * 7
+    assert "table WCU per warm scan: median 7.5, max 8" in verdicts[0]["detail"]
+    assert "index writes apart: median 3, max 4 WCU" in verdicts[0]["detail"]
+    assert "week 52: 4,500 B" in verdicts[3]["detail"] and "+100 B (+2.2% of the item)" in verdicts[3]["detail"]
+    assert "101 items read for 100 members changed" in verdicts[4]["detail"]
+
+
+def test_a_scan_over_the_write_units_or_differing_between_populations_fails():
+    verdicts = report.rules_verdicts(_rules([_rules_scan(1_000, 8, 7.0), _rules_scan(20_000, 12, 9.0)], None,
+                                            [_upkeep_run(1_000, 101)]))
+
+    failed = {v["figure"] for v in verdicts if v["verdict"] == report.FAIL}
+    assert failed == {"member scan with every rule at 20,000 members: at most 8 table write units warm",
+                      "member scan with every rule: same round trips and write units (within 10%) at 1,000 and "
+                      "20,000 members"}
+    assert report.exit_status(verdicts) == 1
+
+
+def test_a_member_item_that_keeps_growing_or_is_too_large_fails():
+    growing = _year([2_000 + 100 * week for week in range(52)])  # 5,100 B at week 26, 7,100 B at week 52
+    too_large = _year([41 * 1024] * 52)
+    for year in (growing, too_large, _year([3_000] * 52, failures=["week 3: scan -> 500"])):
+        assert report.year_verdict(year)["verdict"] == report.FAIL
+    assert report.year_verdict(None)["verdict"] == report.NOT_MEASURED
+
+
+def test_an_upkeep_run_reading_beyond_its_members_or_asking_more_at_the_larger_population_fails():
+    more_requests = {"GetItem": 1, "Query": 40, "TransactWriteItems": 100}
+    verdicts = report.upkeep_verdicts(_rules([], None, [_upkeep_run(1_000, 101),
+                                                        _upkeep_run(20_000, 1_300, more_requests)])["upkeep"])
+
+    assert [v["verdict"] for v in verdicts] == [report.PASS, report.FAIL, report.FAIL]
+    missed = report.upkeep_verdicts({"runs": [_upkeep_run(1_000, 60, updated=60)], "reads_per_change_limit": 1.1,
+                                     "constant_reads": 16})
+    assert missed[0]["verdict"] == report.FAIL  # 40 of the members due were left
+
+
+def test_the_rules_figures_are_not_measured_when_skipped():
+    verdicts = report.rules_verdicts(None)
+    assert [v["verdict"] for v in verdicts] == [report.NOT_MEASURED]
+    assert report.exit_status(verdicts) == 0
