@@ -57,6 +57,9 @@ def configure_environment(endpoint: str) -> dict[str, str]:
         "POWERTOOLS_SERVICE_NAME": "bywalec", "POWERTOOLS_LOG_LEVEL": "ERROR",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        # moto answers a Query on an index by reading the whole table: at 20,000 members one can take longer
+        # than the 5 s a deployed function waits.
+        "DYNAMODB_READ_TIMEOUT_SECONDS": "120",
     }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "CACHE_TTL_SECONDS"):
         os.environ.pop(name, None)

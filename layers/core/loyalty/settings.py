@@ -22,6 +22,8 @@ class Settings:
     table_name: str
     region: str
     dynamodb_endpoint: str | None
+    # How long one DynamoDB request may wait for its answer (the benchmark's embedded DynamoDB needs longer).
+    dynamodb_read_timeout_seconds: int
     # Secrets: a direct value (local run, tests) wins over the SSM parameter name (AWS).
     admin_token: str | None
     admin_token_parameter: str | None
@@ -81,6 +83,7 @@ def get_settings() -> Settings:
         table_name=os.environ.get("TABLE_NAME", "bywalec"),
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
         dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        dynamodb_read_timeout_seconds=_int("DYNAMODB_READ_TIMEOUT_SECONDS", 5),
         admin_token=os.environ.get("LOYALTY_ADMIN_TOKEN") or None,
         admin_token_parameter=os.environ.get("ADMIN_TOKEN_PARAMETER") or None,
         signing_key=os.environ.get("LOYALTY_SIGNING_KEY") or None,

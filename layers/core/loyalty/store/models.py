@@ -27,7 +27,7 @@ class _TableMeta:
         meta.region = settings.region
         meta.host = settings.dynamodb_endpoint
         meta.connect_timeout_seconds = 2
-        meta.read_timeout_seconds = 5
+        meta.read_timeout_seconds = settings.dynamodb_read_timeout_seconds
         meta.max_retry_attempts = 3
 
 
