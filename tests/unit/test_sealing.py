@@ -36,3 +36,16 @@ def test_each_seal_is_fresh_and_the_payload_hash_is_keyed():
     assert payload_hash(key, body) == payload_hash(key, {"consent": {"sms": True}, "phone": "+48600100200"})
     assert payload_hash(key, body) != payload_hash(key, {**body, "phone": "+48600100201"})
     assert payload_hash(key, body) != payload_hash(reply_key(MASTER, "", "another-uuid-key"), body)
+
+
+def test_a_kept_reply_is_compressed_and_a_reply_kept_before_compression_still_opens():
+    import json
+
+    from loyalty.services.exactly_once import ExactlyOnce
+
+    once = ExactlyOnce("record-1", "hash", reply_key(MASTER, "bw_staff_key", "idem-1"))
+    body = {"lines": [{"kind": "visit", "label": "Visit", "points": 10}] * 20, "balance": 200}
+    compressed = once.seal(200, body)
+    plain = seal(once.key, json.dumps({"status": 200, "body": body}, sort_keys=True).encode(), "record-1")
+    assert len(compressed) < len(plain) / 3
+    assert once.open(compressed) == once.open(plain) == (200, body)
