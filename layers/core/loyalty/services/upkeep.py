@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from loyalty import telemetry
 from loyalty.domain.errors import NotFound
-from loyalty.domain.model import Member
+from loyalty.domain.model import Member, Merchant
 from loyalty.services import clock
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.merchants import load_merchant
@@ -25,13 +25,22 @@ PAGE_SIZE = 100
 def run_upkeep(remaining_ms: Callable[[], int], page_size: int = PAGE_SIZE) -> dict:
     now = clock.now()
     changes = {"pointsExpired": 0, "tiersChanged": 0}
+    merchants: dict[str, Merchant | None] = {}  # read once per run: a long run outlives the merchant cache
+
+    def merchant_of(merchant_id: str) -> Merchant | None:
+        if merchant_id not in merchants:
+            try:
+                merchants[merchant_id] = load_merchant(merchant_id)
+            except NotFound:
+                merchants[merchant_id] = None
+        return merchants[merchant_id]
 
     def fetch(shard: int, start: dict | None):
         page = store.members_due_for_upkeep(shard, now, limit=page_size, start=start)
         return page.members, page.next_start
 
     def settle(due: Member) -> int:
-        expired, tier_changed = _settle(due)
+        expired, tier_changed = _settle(due, merchant_of)
         changes["pointsExpired"] += expired
         changes["tiersChanged"] += int(tier_changed)
         return 1
@@ -42,7 +51,7 @@ def run_upkeep(remaining_ms: Callable[[], int], page_size: int = PAGE_SIZE) -> d
     return {**changes, "membersUpdated": result.settled, "pages": result.pages, "complete": result.complete}
 
 
-def _settle(due: Member) -> tuple[int, bool]:
+def _settle(due: Member, merchant_of: Callable[[str], Merchant | None]) -> tuple[int, bool]:
     """Expire and step down what is due for one member, from its index entry first and from the item when the
     entry was behind."""
     loads = iter([due])
@@ -51,11 +60,8 @@ def _settle(due: Member) -> tuple[int, bool]:
         return next(loads, None) or store.get_member(due.member_id)
 
     def build(member: Member | None) -> tuple[int, bool]:
-        if member is None:
-            return 0, False
-        try:
-            merchant = load_merchant(member.merchant_id)
-        except NotFound:
+        merchant = merchant_of(member.merchant_id) if member is not None else None
+        if merchant is None:
             return 0, False
         plan = MemberPlan(member, clock.now(), merchant)
         plan.settle_due()
