@@ -65,6 +65,10 @@ class Visit:
     promotion_uses_today: Mapping[str, int] = field(default_factory=dict)
 
 
+REVERSIBLE_KINDS = frozenset({"spend", "item", "tier", "promotion"})
+EARNED_KINDS = REVERSIBLE_KINDS | {"visit"}
+
+
 @dataclass(frozen=True)
 class Award:
     lines: tuple[LedgerLine, ...]
@@ -77,6 +81,16 @@ class Award:
     @property
     def stamps(self) -> int:
         return sum(line.stamps for line in self.lines)
+
+    @property
+    def earned_points(self) -> int:
+        """What counts toward a tier: base, tier and promotion points (welcome, referral and surprises do not)."""
+        return sum(line.points for line in self.lines if line.kind in EARNED_KINDS)
+
+    @property
+    def reversible_points(self) -> int:
+        """What a refund of the sale takes back, in proportion: all earned points but the visit's (it happened)."""
+        return sum(line.points for line in self.lines if line.kind in REVERSIBLE_KINDS)
 
 
 def calculate_award(program: Program, visit: Visit) -> Award:

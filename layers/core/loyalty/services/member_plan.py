@@ -27,7 +27,7 @@ from loyalty.domain.model import (
     Referral,
     Voucher,
 )
-from loyalty.domain.program import Program, RewardDefinition
+from loyalty.domain.program import Program, RewardDefinition, TierLevel
 from loyalty.domain.segments import RECENT_VISITS_KEPT
 from loyalty.store import members as store
 from loyalty.store import replies
@@ -90,7 +90,7 @@ class MemberPlan:
 
     # -- program rules: expiry and tiers -----------------------------------------------------------
     @property
-    def tier(self):
+    def tier(self) -> TierLevel | None:
         """The tier level held now (as planned so far), or None."""
         return self._tiers.level(self._tier_state.level_id) if self._tiers else None
 
@@ -131,12 +131,9 @@ class MemberPlan:
             if reward is not None:
                 self.issue_voucher(reward, self.merchant.program, source="tier", points_locked=0)
 
-    def tier_view(self) -> tiers.TierView | None:
-        return tiers.view(self._tiers, self._tier_state, self.now, self.merchant.timezone) if self._tiers else None
-
     def finish_rules(self) -> None:
-        """Write back the batches and the tier state, and where the member sits in the upkeep index."""
-        """Idempotent: the reply is built after it, and the commit runs it again."""
+        """Write back the batches and the tier state, and where the member sits in the upkeep index. Idempotent:
+        the reply is built after it, and the commit runs it again."""
         if self.merchant is None:
             return
         self._evaluate_tier()  # idempotent: a change already applied is not applied twice

@@ -178,7 +178,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             awarded.append(surprise)
             lines.append(surprise)
         plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
-        plan.earn(sum(line.points for line in award.lines if line.kind in EARNED_KINDS))
+        plan.earn(award.earned_points)
         if award.promotion_id:
             plan.set("promotion_day", promotion_day)
             plan.set("promotion_uses", {**uses_today, award.promotion_id: uses_today.get(award.promotion_id, 0) + 1})
@@ -237,8 +237,6 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
     return with_member_retries(load, build, on_conflict)
 
 
-REVERSIBLE_KINDS = frozenset({"spend", "item", "tier", "promotion"})  # what a refund takes back; the visit stays
-EARNED_KINDS = REVERSIBLE_KINDS | {"visit"}  # what counts toward a tier (welcome, referral and imports do not)
 
 
 def _surprise(plan: MemberPlan, merchant: Merchant, member: Member, scan_id: str) -> LedgerLine | None:
@@ -261,7 +259,7 @@ def sale_facts(award: Award, amount: int | None, scan_id: str, location_id: str,
                timezone: str) -> dict:
     """What a later refund of this receipt needs, kept on the receipt's guard."""
     return {"saleAmount": amount, "scanId": scan_id, "locationId": location_id, "memberId": member_id,
-            "reversiblePoints": sum(line.points for line in award.lines if line.kind in REVERSIBLE_KINDS),
+            "reversiblePoints": award.reversible_points,
             "earnedMonth": local_month(now, timezone)}
 
 
