@@ -152,7 +152,11 @@ class MemberPlan:
                 self.set(name, value)
         if self._tier_state is not None and self._tier_due:
             due.append(self._tier_due)
-        self.update.upkeep_due = min(due) if due else None
+        if due:
+            self.update.upkeep_due = min(due)
+        elif self.before.point_batches or self.before.tier_id or self.before.tier_earned:
+            self.update.upkeep_due = None  # nothing due any more: out of the upkeep index
+        # else: never in the index (a program without expiry or tiers): the scan's update leaves it alone
 
     def _add(self, name: str, value: int) -> None:
         if value:

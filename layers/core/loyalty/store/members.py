@@ -98,7 +98,7 @@ def _stored(name: str, value: Any) -> Any:
     return value
 
 
-def int_map(stored) -> dict[str, int]:
+def _int_map(stored) -> dict[str, int]:
     """A stored map of counts (DynamoDB numbers) as plain ints."""
     raw = stored.as_dict() if hasattr(stored, "as_dict") else dict(stored or {})
     return {key: int(value) for key, value in raw.items()}
@@ -117,7 +117,7 @@ def _to_member(item: MemberItem) -> Member:
     values["recent_visits"] = tuple(item.recent_visits or ())
     values["tier_rewarded"] = tuple(item.tier_rewarded or ())
     for name in _INT_MAPS:
-        values[name] = int_map(getattr(item, name))
+        values[name] = _int_map(getattr(item, name))
     counts = item.favourite_counts.as_dict() if item.favourite_counts else {}
     values["favourite_counts"] = {name: float(count) for name, count in counts.items()}
     return Member(**values)
