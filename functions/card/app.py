@@ -19,8 +19,9 @@ from loyalty.domain.errors import (
 from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
 from loyalty.replies.members import CardLinkAccepted, NewCard, Preferences
+from loyalty.replies.privacy import MemberExport
 from loyalty.requests.members import CardLinkOpening, CardLinkRequest, PreferencesChange
-from loyalty.services import card, card_link, preferences, unsubscribe
+from loyalty.services import card, card_link, preferences, privacy, unsubscribe
 
 router = Router()
 
@@ -42,6 +43,22 @@ def my_preferences() -> Preferences:
                                   ConcurrentUpdate))
 def change_my_preferences(body: PreferencesChange) -> Preferences:
     return preferences.change_preferences(http.caller(router), body)
+
+
+@router.get("/v1/me/export", tags=["members"], security=CARD, operation_id="exportMyData",
+            responses=responses(Unauthorized, Forbidden, InvalidMemberToken, replies={200: MemberExport}))
+def export_my_data():
+    """All personal data kept about the member, as a file to download."""
+    export = privacy.export_mine(http.caller(router))
+    return http.attachment(export, f"bywalec-my-data-{export.member_id}.json")
+
+
+@router.delete("/v1/me", tags=["members"], status_code=204, security=CARD, operation_id="eraseMe",
+               responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ConcurrentUpdate, replies={204: {}}))
+def erase_me():
+    """Erases the member's personal data; the card stops working (points and rewards are lost to her)."""
+    privacy.erase_mine(http.caller(router))
+    return Response(204)
 
 
 @router.get("/v1/m/<merchantId>", tags=["web"], operation_id="getCardPage",

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
@@ -20,10 +21,11 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.replies.members import ExistingMember, Joined, MemberProfile, MemberSummary, NewCard
+from loyalty.replies.privacy import MemberExport
 from loyalty.replies.segments import SegmentCreated, SegmentList, SegmentMembers
 from loyalty.requests.members import Enroll, MemberSearch
 from loyalty.requests.segments import CreateSegment
-from loyalty.services import enroll, reissue, segments
+from loyalty.services import enroll, privacy, reissue, segments
 
 router = Router()
 
@@ -52,6 +54,24 @@ def search_members(merchantId: str, body: MemberSearch) -> MemberSummary:
             operation_id="getMemberProfile", responses=responses(Unauthorized, Forbidden, NotFound))
 def member_profile(merchantId: str, memberId: str) -> MemberProfile:
     return enroll.profile(http.caller(router), merchantId, memberId)
+
+
+@router.get("/v1/merchants/<merchantId>/members/<memberId>/export", tags=["members"], security=KEY,
+            operation_id="exportMemberData",
+            responses=responses(Unauthorized, Forbidden, NotFound, replies={200: MemberExport}))
+def export_member_data(merchantId: str, memberId: str):
+    """The owner's copy of everything kept about one member (a member's data request made at the counter)."""
+    export = privacy.export_member(http.caller(router), merchantId, memberId)
+    return http.attachment(export, f"bywalec-member-{export.member_id}.json")
+
+
+@router.delete("/v1/merchants/<merchantId>/members/<memberId>", tags=["members"], status_code=204, security=KEY,
+               operation_id="eraseMember",
+               responses=responses(Unauthorized, Forbidden, NotFound, ConcurrentUpdate, replies={204: {}}))
+def erase_member(merchantId: str, memberId: str):
+    """Erases the member's personal data (owner only); erasing an erased member again is 204 as well."""
+    privacy.erase_member(http.caller(router), merchantId, memberId)
+    return Response(204)
 
 
 @router.post("/v1/merchants/<merchantId>/members/<memberId>/card", tags=["members"], status_code=201, security=KEY,

@@ -31,6 +31,10 @@ def _requests(world, intruder):
         ("GET", "/v1/merchants/{merchantId}/api-keys"): (f"/v1/merchants/{m}/api-keys", None),
         ("DELETE", "/v1/merchants/{merchantId}/api-keys/{apiKeyId}"): (f"/v1/merchants/{m}/api-keys/{staff_key_id}",
                                                                        None),
+        ("GET", "/v1/merchants/{merchantId}/members/{memberId}/export"): (
+            f"/v1/merchants/{m}/members/{member.member_id}/export", None),
+        ("DELETE", "/v1/merchants/{merchantId}/members/{memberId}"): (
+            f"/v1/merchants/{m}/members/{member.member_id}", None),
         ("POST", "/v1/merchants/{merchantId}/members/{memberId}/card"): (
             f"/v1/merchants/{m}/members/{member.member_id}/card", None),
         ("POST", "/v1/scans"): ("/v1/scans", {"memberId": member.member_id, "locationId": intruder.locations[0],
@@ -86,7 +90,7 @@ NOT_MERCHANT_ROUTES = {
     ("DELETE", "/v1/me/rewards/{issuedRewardId}"), ("GET", "/v1/m/{merchantId}"), ("GET", "/v1/health"),
     ("GET", "/v1/me/preferences"), ("PATCH", "/v1/me/preferences"), ("GET", "/v1/u/{token}"),
     ("POST", "/v1/u/{token}"), ("POST", "/v1/merchants/{merchantId}/card-link"),
-    ("POST", "/v1/merchants/{merchantId}/card-link/open"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open"), ("GET", "/v1/me/export"), ("DELETE", "/v1/me"),
 }
 
 

@@ -39,6 +39,13 @@ def json_reply(status: int, body: dict | Reply) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body, sort_keys=True))
 
 
+def attachment(body: Reply, filename: str) -> Response:
+    """A JSON reply a browser saves as a file (``filename``) instead of showing it."""
+    return Response(status_code=200, content_type="application/json", body=json.dumps(body.wire(), sort_keys=True),
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
 def exactly_once(router: Router, who: Caller, work: Callable[[], tuple[int, Reply]]) -> Response:
     """Run a POST's work; with an Idempotency-Key, at most once per caller (``who``), route and key.
 

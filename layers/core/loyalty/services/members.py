@@ -13,6 +13,7 @@ from loyalty.domain.tokens import member_token_matches, parse_member_token
 from loyalty.services.exactly_once import ExactlyOnce
 from loyalty.store import keys
 from loyalty.store import members as store
+from loyalty.store import privacy as privacy_store
 
 
 def _read_member(member_id: str, once: ExactlyOnce | None) -> Member | None:
@@ -43,6 +44,14 @@ def load_with_consent_log_by_token(token: str, log_length: int) -> tuple[Member,
     return _holder_of(secret, member), log
 
 
+def records_by_token(token: str) -> privacy_store.MemberRecords:
+    """Everything under the member's partition (an export or an erase), read page by page."""
+    member_id, secret = parse_member_token(token)
+    records = privacy_store.member_records(member_id)
+    _holder_of(secret, records.member)
+    return records
+
+
 def _holder_of(secret: str, member: Member | None) -> Member:
     if member is None or not member_token_matches(secret, member.token_hash):
         raise InvalidMemberToken()
@@ -66,7 +75,7 @@ def load_for_merchant(merchant_id: str, *, member_token: str | None = None, memb
         member = _read_member(member_id or "", once)
         if member is None:
             raise NotFound("No such member.")
-    if member.merchant_id != merchant_id:
+    if member.merchant_id != merchant_id or member.erased_at is not None:  # an erased member is no one's
         raise NotFound("No such member.")
     if once is not None:
         once.raise_if_answered()

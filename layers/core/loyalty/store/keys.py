@@ -63,6 +63,14 @@ def ledger_entry(member_id: str, at_iso: str, entry_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", f"LEDGER#{at_iso}#{entry_id}"
 
 
+def member_partition(member_id: str) -> str:
+    """Everything of one member kept under its own partition: the member item, consent log, ledger, feedback."""
+    return f"MEMBER#{member_id}"
+
+
+FEEDBACK_PREFIX = "FEEDBACK#"  # a member's feedback items sort under this prefix in its partition
+
+
 def referral_counter(member_id: str, month: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", f"REFERRALS#{month}"
 
@@ -221,6 +229,15 @@ def campaign_runs_prefix(merchant_id: str, campaign_id: str) -> tuple[str, str]:
 def campaign_guard(merchant_id: str, campaign_id: str, member_id: str, occasion: str) -> tuple[str, str]:
     """A campaign reached a member for an occasion; one partition per member, so a run has no hot key."""
     return f"MERCHANT#{merchant_id}#CAMPAIGN#{campaign_id}#MEMBER#{member_id}", f"OCCASION#{occasion}"
+
+
+def campaign_guards_of_member(merchant_id: str, campaign_id: str, member_id: str) -> tuple[str, str]:
+    """The partition and sort key prefix of every occasion a campaign reached a member for."""
+    return campaign_guard(merchant_id, campaign_id, member_id, "")
+
+
+def occasion_of_campaign_guard(sort_key: str) -> str:
+    return sort_key.removeprefix(campaign_guard("", "", "", "")[1])
 
 
 # --- Messages ---------------------------------------------------------------------------------------

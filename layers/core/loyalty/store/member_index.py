@@ -117,7 +117,8 @@ def add_missing_index_keys(timezone_of: Callable[[str], str | None]) -> int:
     a merchant's timezone). The only Scan in the code base, for an operator to run once; never on a request
     path. A member that gained its keys meanwhile (a visit) is left as it is. Returns how many were keyed."""
     keyed = 0
-    for item in MemberItem.scan(MemberItem.gsi3pk.does_not_exist()):
+    # Erased members are out of the indexes on purpose: they stay out.
+    for item in MemberItem.scan(MemberItem.gsi3pk.does_not_exist() & MemberItem.erased_at.does_not_exist()):
         timezone = timezone_of(item.merchant_id)
         if timezone is None:
             continue

@@ -220,6 +220,8 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
     # the frequency cap's record, written with a condition on the value read.
     marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
+    # Set when the member's personal data was erased: the item stays, pseudonymous, for the ledger's sake.
+    erased_at = UTCDateTimeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):

@@ -1,0 +1,97 @@
+"""A member's personal data: the export she (or the owner, for her) downloads, and the erase.
+
+An erase keeps the member item and every ledger entry (balances, visits and the insights built on them stay, now
+pseudonymous) and strips what says who she is: her contact details, birthday and name, her place in the member
+indexes, her phone and email guards (the same phone may join again, as a new member), the comments of her
+feedback and the campaign messages written to her. Her card token stops working. Replies kept for
+Idempotency-Keys are sealed under keys derived from the caller's credential and Idempotency-Key, which are
+never stored (domain/sealing.py): nothing in the table opens them, and they expire within a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from loyalty import telemetry
+from loyalty.domain import tokens
+from loyalty.domain.access import OWNER, Caller, require_member, require_merchant
+from loyalty.domain.errors import ConcurrentUpdate, NotFound
+from loyalty.replies.privacy import MemberExport
+from loyalty.services import clock
+from loyalty.services.members import records_by_token
+from loyalty.services.merchants import load_merchant
+from loyalty.store import keys
+from loyalty.store import privacy as store
+from loyalty.store.transaction import ConditionFailed, TransientConflict
+
+ERASE_ATTEMPTS = 4
+
+
+def export_mine(caller: Caller) -> MemberExport:
+    return _export(records_by_token(require_member(caller)))
+
+
+def export_member(caller: Caller, merchant_id: str, member_id: str) -> MemberExport:
+    require_merchant(caller, merchant_id, OWNER)
+    return _export(_owners_member(merchant_id, member_id, erased=False))
+
+
+def erase_mine(caller: Caller) -> None:
+    """Her card is dead once this returns; the same request again is 401 (the token no longer exists)."""
+    token = require_member(caller)
+    _erase(lambda: records_by_token(token))
+
+
+def erase_member(caller: Caller, merchant_id: str, member_id: str) -> None:
+    """An owner's erase; repeating it does no harm (it removes again what may have been written meanwhile)."""
+    require_merchant(caller, merchant_id, OWNER)
+    _erase(lambda: _owners_member(merchant_id, member_id, erased=True))
+
+
+def _owners_member(merchant_id: str, member_id: str, *, erased: bool) -> store.MemberRecords:
+    """The member's records; another merchant's member, or (unless ``erased``) an erased one, does not exist."""
+    records = store.member_records(member_id)
+    member = records.member
+    if member is None or member.merchant_id != merchant_id or (member.erased_at is not None and not erased):
+        raise NotFound("No such member.")
+    return records
+
+
+def _export(records: store.MemberRecords) -> MemberExport:
+    member = records.member
+    telemetry.count("MemberDataExported")
+    return MemberExport.of(load_merchant(member.merchant_id), member, records.consent_log, records.ledger,
+                           records.feedback, clock.now())
+
+
+def _erasure(records: store.MemberRecords) -> store.Erasure:
+    member = records.member
+    identity_guards = ([keys.phone_guard(member.merchant_id, member.phone)] if member.phone else []) + (
+        [keys.email_guard(member.merchant_id, member.email)] if member.email else [])
+    return store.Erasure(
+        member=member, token_hash=tokens.new_member_token(member.member_id).hash, erased_at=clock.now(),
+        identity_guards=identity_guards,
+        referral_code_guard=keys.referral_code_guard(member.merchant_id, member.referral_code)
+        if member.referral_code else None,
+        feedback_keys=[(item["PK"], item["SK"]) for item in records.feedback if item.get("comment") is not None],
+        message_ids=store.campaign_message_ids(member.merchant_id, member.member_id))
+
+
+def _erase(read: Callable[[], store.MemberRecords]) -> None:
+    for _ in range(ERASE_ATTEMPTS):
+        records = read()
+        erasure = _erasure(records)
+        if records.member.erased_at is not None:
+            store.scrub_again(erasure)
+            return
+        try:
+            store.erase(erasure)
+        except ConditionFailed as lost:
+            if "member" in lost.failed:
+                continue  # she scanned or changed something meanwhile: read again and plan again
+            raise
+        except TransientConflict:
+            continue
+        telemetry.count("MembersErased")
+        return
+    raise ConcurrentUpdate()
