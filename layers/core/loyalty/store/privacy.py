@@ -18,12 +18,11 @@ from pynamodb.expressions.operand import Path
 from loyalty.domain.campaigns import message_id_for
 from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.preferences import ConsentChange
-from loyalty.settings import get_settings
 from loyalty.store import consent, keys
 from loyalty.store import members as member_store
 from loyalty.store.campaigns import list_for as campaigns_of
 from loyalty.store.models import ConsentItem, GuardItem, LedgerItem, LoyaltyItem, MemberItem, OutboxItem
-from loyalty.store.transaction import Transaction, connection
+from loyalty.store.transaction import Transaction
 
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 PAGE_ITEMS = 500  # items per Query page of a member's partition
@@ -46,8 +45,9 @@ class MemberRecords:
 def _partition_pages(member_id: str) -> Iterator[list[dict]]:
     start = None
     while True:
-        page = connection().query(get_settings().table_name, keys.member_partition(member_id), consistent_read=True,
-                                  exclusive_start_key=start, limit=PAGE_ITEMS)
+        # The model's own table connection, for raw items: a feedback item is read whatever model it has.
+        page = LoyaltyItem._get_connection().query(keys.member_partition(member_id), consistent_read=True,
+                                                   exclusive_start_key=start, limit=PAGE_ITEMS)
         yield page.get("Items", [])
         start = page.get("LastEvaluatedKey")
         if not start:
