@@ -165,7 +165,8 @@ def test_the_same_phone_and_email_join_again_as_a_new_member_with_a_fresh_card(w
     newcomer = world.enroll()
     assert (joined["card"]["points"], joined["card"]["stamps"]) == (newcomer.card["points"], newcomer.card["stamps"])
     assert world.card(again)["memberId"] == again.member_id
-    found = world.call("POST", f"/v1/merchants/{world.merchant_id}/members/search", {"email": zofia.person.email}, world.owner)
+    found = world.call("POST", f"/v1/merchants/{world.merchant_id}/members/search", {"email": zofia.person.email},
+                       world.owner)
     assert found.json["memberId"] == again.member_id
 
 
