@@ -37,6 +37,6 @@ def test_join_visit_export_erase_and_join_again(shop):
     assert shop.call("DELETE", f"/v1/merchants/{shop.merchant_id}/members/{member.member_id}",
                      headers=shop.owner).status == 204
 
-    again, joined = join(shop, person)
+    again, _ = join(shop, person)
     assert again.member_id != member.member_id
     assert shop.card(again)["history"] == []

@@ -38,8 +38,10 @@ def zofia(world, runtime, at):
     change, a friend she invited, a birthday campaign's message, a card link sent, two feedback comments."""
     at(datetime(2026, 10, 1, 7, 0, tzinfo=UTC))
     person = new_person()
-    member, _ = join(world, person)
-    assert world.scan(member, idempotency_key=str(uuid.uuid4())).status == 200
+    inviter = world.enroll()
+    invite = world.call("GET", "/v1/me/referral", headers=inviter.headers).json["code"]
+    member, _ = join(world, person, referralCode=invite)
+    assert world.scan(member, idempotency_key=str(uuid.uuid4())).status == 200  # pays her inviter, naming her
     assert world.staff_scan(member, amount=4_500, receipt_id="r-zofia").status == 200
     claimed = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers)
     assert claimed.status == 201, claimed.raw
@@ -57,7 +59,7 @@ def zofia(world, runtime, at):
     write_feedback(member.member_id, world.merchant_id, "scn_one", 2, person.comment, world.locations[0])
     write_feedback(member.member_id, world.merchant_id, "scn_two", 5, None)
     assert traces_of(person.strings), "the world holds her data before the erase (or the search finds nothing)"
-    member.person = person
+    member.person, member.inviter = person, inviter
     return member
 
 
@@ -129,6 +131,9 @@ def test_the_export_of_a_ledger_longer_than_a_page_is_whole(world, at):
 def test_after_her_erase_nothing_stored_holds_her_phone_email_name_or_birthday(world, zofia):
     ledger_before = _ledger(zofia.member_id)
     member_before = _stored_member(zofia.member_id)
+    inviters_ledger = _ledger(zofia.inviter.member_id)
+    [paid] = [entry for entry in inviters_ledger if entry.ref == zofia.member_id]
+    assert paid.lines[0].label == f"{zofia.person.name} made their first visit"
 
     reply = world.call("DELETE", "/v1/me", headers=zofia.headers)
 
@@ -141,6 +146,12 @@ def test_after_her_erase_nothing_stored_holds_her_phone_email_name_or_birthday(w
         member_before.stamps)
     assert _ledger(zofia.member_id) == ledger_before
     assert sum(entry.points for entry in ledger_before) == after.balance
+    relabelled = _ledger(zofia.inviter.member_id)
+    assert [(e.entry_id, e.points, e.lines[0].points) for e in relabelled] == [
+        (e.entry_id, e.points, e.lines[0].points) for e in inviters_ledger]
+    [paid] = [entry for entry in relabelled if entry.ref == zofia.member_id]
+    assert paid.lines[0].label == "Your friend made their first visit"
+    assert sum(entry.points for entry in relabelled) == _stored_member(zofia.inviter.member_id).balance
     feedback = stored_item((f"MEMBER#{zofia.member_id}", "FEEDBACK#scn_one"))
     assert "comment" not in feedback and feedback["rating"] == {"N": "2"}  # the rating still counts
 

@@ -10,12 +10,15 @@ never stored (domain/sealing.py): nothing in the table opens them, and they expi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from loyalty import telemetry
 from loyalty.domain import tokens
 from loyalty.domain.access import OWNER, Caller, require_member, require_merchant
 from loyalty.domain.errors import ConcurrentUpdate, NotFound
+from loyalty.domain.model import LedgerEntry, Member
+from loyalty.domain.referral import referrer_line
 from loyalty.replies.privacy import MemberExport
 from loyalty.services import clock
 from loyalty.services.members import records_by_token
@@ -25,6 +28,7 @@ from loyalty.store import privacy as store
 from loyalty.store.transaction import ConditionFailed, TransientConflict
 
 ERASE_ATTEMPTS = 4
+REFERRAL_ENTRY = "referral"  # the ledger kind (and line kind) of a referral's points
 
 
 def export_mine(caller: Caller) -> MemberExport:
@@ -74,7 +78,18 @@ def _erasure(records: store.MemberRecords) -> store.Erasure:
         referral_code_guard=keys.referral_code_guard(member.merchant_id, member.referral_code)
         if member.referral_code else None,
         feedback_keys=[(item["PK"], item["SK"]) for item in records.feedback if item.get("comment") is not None],
-        message_ids=store.campaign_message_ids(member.merchant_id, member.member_id))
+        message_ids=store.campaign_message_ids(member.merchant_id, member.member_id),
+        relabelled=_referrer_entries_without_her_name(member))
+
+
+def _referrer_entries_without_her_name(member: Member) -> list[LedgerEntry]:
+    """The ledger entry that paid her referrer for her first visit names her: it is told again without it."""
+    if not member.referred_by:
+        return []
+    entries = store.ledger_entries_naming(member.referred_by, REFERRAL_ENTRY, member.member_id)
+    return [dataclasses.replace(entry, lines=tuple(
+        referrer_line(line.points, None) if line.kind == REFERRAL_ENTRY else line for line in entry.lines))
+        for entry in entries]
 
 
 def _erase(read: Callable[[], store.MemberRecords]) -> None:

@@ -146,8 +146,12 @@ def with_index_keys(item: MemberItem, timezone: str) -> MemberItem:
     return item
 
 
+def ledger_key(entry: LedgerEntry) -> tuple[str, str]:
+    return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)
+
+
 def _ledger_item(entry: LedgerEntry) -> LedgerItem:
-    pk, sk = keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)
+    pk, sk = ledger_key(entry)
     return LedgerItem(
         pk, sk, entry_id=entry.entry_id, member_id=entry.member_id, merchant_id=entry.merchant_id, at=entry.at,
         entry_kind=entry.kind, points=entry.points, stamps=entry.stamps, ref=entry.ref,
@@ -514,7 +518,7 @@ def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: d
 __all__ = [
     "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "UpkeepPage",
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "ledger_key", "member_transaction",
     "member_with_consent_log", "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring",
     "preferences_update", "recent_ledger", "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
     "with_index_keys",

@@ -93,6 +93,15 @@ def campaign_message_ids(merchant_id: str, member_id: str) -> list[str]:
     return found
 
 
+def ledger_entries_naming(owner_id: str, kind: str, ref: str) -> list[LedgerEntry]:
+    """Another member's ledger entries of ``kind`` about ``ref`` (a referrer's entry paid for a friend's first
+    visit names the friend), read page by page through that member's ledger."""
+    pk, prefix = keys.ledger_prefix(owner_id)
+    found = LedgerItem.query(pk, LedgerItem.sk.startswith(prefix), consistent_read=True,
+                             filter_condition=(LedgerItem.entry_kind == kind) & (LedgerItem.ref == ref))
+    return [member_store._to_ledger_entry(item) for item in found]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Erasure:
     """What erasing one member writes. The member item goes last, conditioned on the revision it was planned
@@ -105,6 +114,7 @@ class Erasure:
     referral_code_guard: tuple[str, str] | None
     feedback_keys: list[tuple[str, str]]
     message_ids: list[str]
+    relabelled: list[LedgerEntry] = field(default_factory=list)  # others' entries, their labels without her name
 
 
 def _member_actions(erasure: Erasure) -> list:
@@ -131,6 +141,12 @@ def _scrubs(erasure: Erasure) -> list:
         # The rating stays (insights count it); the words she wrote go.
         steps.append(lambda txn, key=key: txn.update(
             LoyaltyItem(*key), [Path("comment").remove()], "feedback", condition=LoyaltyItem.pk.exists()))
+    for entry in erasure.relabelled:
+        # Only the words change: the amounts, and what insights counted, stay as they were.
+        lines = [{"kind": ln.kind, "points": ln.points, "stamps": ln.stamps, "label": ln.label} for ln in entry.lines]
+        steps.append(lambda txn, entry=entry, lines=lines: txn.update(
+            LedgerItem(*member_store.ledger_key(entry)), [LedgerItem.lines.set(lines)], "ledger_label",
+            condition=LedgerItem.pk.exists()))
     for message_id in erasure.message_ids:
         steps.append(lambda txn, message_id=message_id: txn.delete(OutboxItem(*keys.outbox(message_id)), "outbox"))
     return steps
