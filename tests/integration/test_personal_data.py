@@ -89,8 +89,8 @@ def test_the_export_holds_all_her_personal_data_as_a_file_to_save(world, zofia):
     assert [entry["entryId"] for entry in data["ledger"]] == [entry.entry_id for entry in ledger]
     assert sum(entry["points"] for entry in data["ledger"]) == profile["points"]["balance"]
     assert {(r["rewardId"], r["source"]) for r in data["rewards"]} == {("cake", "points"), ("cake", "campaign")}
-    assert {(f["scanId"], f["rating"], f["comment"]) for f in data["feedback"]} == {
-        ("scn_one", 2, zofia.person.comment), ("scn_two", 5, None)}
+    assert {(f["scanId"], f["rating"], f["comment"], f["createdAt"]) for f in data["feedback"]} == {
+        ("scn_one", 2, zofia.person.comment, "2026-10-01T07:30:00Z"), ("scn_two", 5, None, "2026-10-01T07:30:00Z")}
     assert data["referral"]["pending"] == 1 and data["referral"]["code"]
 
 

@@ -114,11 +114,18 @@ class Trace:
     text: str
 
 
+def _text_of_binary(value: object) -> str:
+    """Binary attributes (a stored file's slices) are searched as the text they hold."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def traces_of(strings: tuple[str, ...]) -> list[Trace]:
     """Every stored item or index entry holding any of ``strings`` (compared case-insensitively)."""
     hits = []
     for item in every_stored_item():
-        text = json.dumps(item, ensure_ascii=False).lower()
+        text = json.dumps(item, ensure_ascii=False, default=_text_of_binary).lower()
         for value in strings:
             if value.lower() in text:
                 hits.append(Trace(f"{item['PK']['S']} / {item['SK']['S']}", value))

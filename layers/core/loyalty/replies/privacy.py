@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from loyalty.domain import favourites
@@ -45,10 +45,11 @@ class ExportedFeedback(Reply):
     rating: int | None
     nps: int | None
     comment: str | None
-    created_at: str | None  # as it was recorded (ISO 8601 UTC)
+    created_at: Instant | None
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> ExportedFeedback:
+        """From a feedback item's attributes as stored."""
         def number(name: str) -> int | None:
             value = stored.get(name)
             return None if value is None else int(value)
@@ -56,14 +57,7 @@ class ExportedFeedback(Reply):
         created = stored.get("created_at")
         return cls(scan_id=stored.get("scan_id"), location_id=stored.get("location_id"), rating=number("rating"),
                    nps=number("nps"), comment=stored.get("comment"),
-                   created_at=_instant(created) if created is not None else None)
-
-
-def _instant(value: Any) -> str:
-    """Feedback times as the item keeps them (an ISO string, or epoch seconds), as ISO 8601 UTC."""
-    if isinstance(value, str):
-        return value
-    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                   created_at=datetime.fromisoformat(created) if isinstance(created, str) else None)
 
 
 class MemberExport(Reply):
