@@ -283,3 +283,15 @@ def test_birthday_is_gone_from_the_birthday_index(world, at):
 
     assert member.member_id not in {s.member_id for s in member_index.birthdays_on(world.merchant_id, month_day)}
     assert member.member_id not in {s.member_id for s in member_index.roster(world.merchant_id)}
+
+
+def test_her_erase_is_one_transaction_of_every_item_that_held_her_data(world, zofia, meter):
+    with meter.capture() as captured:
+        assert world.call("DELETE", "/v1/me", headers=zofia.headers).status == 204
+
+    writes = [call for call in captured.calls if call.items_written]
+    reads = [call.shape for call in captured.calls if not call.items_written]
+    assert [call.operation for call in writes] == ["TransactWriteItems"], [call.shape for call in writes]
+    # The member, her phone, email and invite code guards, one comment, one campaign message, her inviter's entry.
+    assert writes[0].items_written == 7, writes[0].shape
+    assert len(reads) <= 5, reads  # her partition, the campaigns, their guards for her, her inviter's ledger
