@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.api import http
-from loyalty.api.contract import responses
+from loyalty.api.contract import as_attachment, responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.security import CARD
 from loyalty.domain.errors import (
@@ -46,7 +46,8 @@ def change_my_preferences(body: PreferencesChange) -> Preferences:
 
 
 @router.get("/v1/me/export", tags=["members"], security=CARD, operation_id="exportMyData",
-            responses=responses(Unauthorized, Forbidden, InvalidMemberToken, replies={200: MemberExport}))
+            responses=as_attachment(responses(Unauthorized, Forbidden, InvalidMemberToken,
+                                              replies={200: MemberExport})))
 def export_my_data():
     """All personal data kept about the member, as a file to download."""
     export = privacy.export_mine(http.caller(router))

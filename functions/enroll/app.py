@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
-from loyalty.api.contract import responses
+from loyalty.api.contract import as_attachment, responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
 from loyalty.api.security import KEY, PUBLIC_OR_KEY
 from loyalty.domain.errors import (
@@ -58,7 +58,7 @@ def member_profile(merchantId: str, memberId: str) -> MemberProfile:
 
 @router.get("/v1/merchants/<merchantId>/members/<memberId>/export", tags=["members"], security=KEY,
             operation_id="exportMemberData",
-            responses=responses(Unauthorized, Forbidden, NotFound, replies={200: MemberExport}))
+            responses=as_attachment(responses(Unauthorized, Forbidden, NotFound, replies={200: MemberExport})))
 def export_member_data(merchantId: str, memberId: str):
     """The owner's copy of everything kept about one member (a member's data request made at the counter)."""
     export = privacy.export_member(http.caller(router), merchantId, memberId)

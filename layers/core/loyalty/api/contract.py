@@ -83,6 +83,17 @@ def responses(*raises: type[LoyaltyError], replies: dict[int, ReplySpec] | None 
     return documented
 
 
+ATTACHMENT = {"Content-Disposition": {
+    "description": "attachment; filename=\"...json\": a browser saves the reply as a file.", "required": True,
+    "schema": {"type": "string", "examples": ['attachment; filename="bywalec-my-data-mem_123.json"']}}}
+
+
+def as_attachment(documented: dict[int, dict], status: int = 200) -> dict[int, dict]:
+    """Documents that the reply of ``status`` comes as a file to save (a data export)."""
+    documented[status]["headers"] = ATTACHMENT
+    return documented
+
+
 def error_responses(raises: Iterable[type[LoyaltyError]]) -> dict[int, dict]:
     by_status: dict[int, list[str]] = {}
     for cls in raises:
