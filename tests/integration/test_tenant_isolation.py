@@ -85,12 +85,13 @@ def _held_referral(world) -> str:
 # Routes that take no merchant credentials at all: the administrator's, members' own card routes, the public
 # page, health.
 NOT_MERCHANT_ROUTES = {
+    ("GET", "/v1/me/export"), ("DELETE", "/v1/me"),
     ("POST", "/v1/merchants"), ("POST", "/v1/merchants/{merchantId}/owner-key"),
     ("GET", "/v1/me"), ("GET", "/v1/me/referral"), ("POST", "/v1/me/rewards"),
     ("DELETE", "/v1/me/rewards/{issuedRewardId}"), ("GET", "/v1/m/{merchantId}"), ("GET", "/v1/health"),
     ("GET", "/v1/me/preferences"), ("PATCH", "/v1/me/preferences"), ("GET", "/v1/u/{token}"),
     ("POST", "/v1/u/{token}"), ("POST", "/v1/merchants/{merchantId}/card-link"),
-    ("POST", "/v1/merchants/{merchantId}/card-link/open"), ("GET", "/v1/me/export"), ("DELETE", "/v1/me"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open"),
 }
 
 

@@ -119,6 +119,7 @@ class Member:
     vouchers: dict[str, Voucher] = field(default_factory=dict)
     created_at: datetime | None = None
     device_hash: str | None = None  # keyed hash of the browser's random device id, when the card page sent one
+    erased_at: datetime | None = None  # the personal data was erased then; the ledger and its figures stay
     referral_reasons: tuple[str, ...] = ()  # fraud signals seen at joining: the referral is held, not paid
     language: str | None = None  # "pl" | "en"
     last_location_id: str | None = None
@@ -134,7 +135,6 @@ class Member:
     point_batches: dict[str, int] = field(default_factory=dict)  # see domain/point_batches.py
     promotion_day: str | None = None
     promotion_uses: dict[str, int] = field(default_factory=dict)
-    erased_at: datetime | None = None  # the personal data was erased then; the ledger and its figures stay
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)

@@ -41,6 +41,11 @@ def member(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "MEMBER"
 
 
+def member_partition(member_id: str) -> str:
+    """Everything of one member kept under its own partition: the member item, consent log, ledger, feedback."""
+    return member(member_id)[0]
+
+
 # A member's consent log sorts right after its member item and newest first, so one Query of the partition
 # (begins_with "MEMBER", ascending) returns the member and its latest consent changes, and no ledger entries.
 _CONSENT_NEWEST_FIRST = 10**13  # milliseconds since the epoch stay below this until the year 2286
@@ -61,14 +66,6 @@ def ledger_prefix(member_id: str) -> tuple[str, str]:
 
 def ledger_entry(member_id: str, at_iso: str, entry_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", f"LEDGER#{at_iso}#{entry_id}"
-
-
-def member_partition(member_id: str) -> str:
-    """Everything of one member kept under its own partition: the member item, consent log, ledger, feedback."""
-    return f"MEMBER#{member_id}"
-
-
-FEEDBACK_PREFIX = "FEEDBACK#"  # a member's feedback items sort under this prefix in its partition
 
 
 def referral_counter(member_id: str, month: str) -> tuple[str, str]:

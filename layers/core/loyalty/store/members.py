@@ -35,10 +35,10 @@ from loyalty.store.transaction import ConditionalUpdate, ConditionFailed, Transa
 
 _MEMBER_FIELDS = (
     "member_id", "merchant_id", "token_hash", "rev", "phone", "email", "name", "birthday", "language", "consent_sms",
-    "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count",
+    "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count", "erased_at",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
     "referrals_rewarded", "created_at", "device_hash", "language", "last_location_id", "favourite_counts_month",
-    "tier_id", "tier_qualified_until", "promotion_day", "erased_at",
+    "tier_id", "tier_qualified_until", "promotion_day",
 )
 _INT_MAPS = ("tier_earned", "point_batches", "promotion_uses")
 # Member fields a profile change may set (``preferences_update``); the birthday also moves the member in GSI2.

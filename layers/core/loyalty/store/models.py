@@ -183,6 +183,8 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     vouchers = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute(null=True)
     device_hash = UnicodeAttribute(null=True)
+    # Set when the member's personal data was erased: the item stays, pseudonymous, for the ledger's sake.
+    erased_at = UTCDateTimeAttribute(null=True)
     referral_reasons = ListAttribute(of=UnicodeAttribute, null=True)
     # The id of the newest ledger entry, set in the transaction that writes it: a read of the member's partition
     # can tell whether the member item and the ledger entries it returned belong together.
@@ -220,8 +222,6 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
     # the frequency cap's record, written with a condition on the value read.
     marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
-    # Set when the member's personal data was erased: the item stays, pseudonymous, for the ledger's sake.
-    erased_at = UTCDateTimeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
