@@ -50,8 +50,6 @@ def give_feedback(caller: Caller, request: GiveFeedback, once: ExactlyOnce | Non
         raise VisitNotFound(details=[{"field": "scanId", "message": "Not a visit of yours."}])
     if not rules.window_open(visit.at, now):
         raise FeedbackWindowClosed(details=[{"field": "scanId", "message": "Rate a visit within 48 hours."}])
-    if request.nps is not None and rules.nps_answered_recently(member, now):
-        raise _nps_not_due(member)
     merchant = load_merchant(member.merchant_id)
     feedback = rules.Feedback(merchant_id=merchant.merchant_id, member_id=member.member_id, scan_id=request.scan_id,
                               location_id=visit.location_id, rating=request.rating, nps=request.nps,
@@ -62,6 +60,8 @@ def give_feedback(caller: Caller, request: GiveFeedback, once: ExactlyOnce | Non
         notify_email = messaging_store.get(merchant.merchant_id, fresh=True).notify_email
         note = rules.owner_note(feedback, member, merchant, notify_email) if notify_email else None
     reply = FeedbackView.of(feedback)
+    # The NPS rule is the transaction's condition, not checked here first: a visit rated before is 409
+    # feedback_already_given whatever its nps says.
     try:
         store.add(feedback, nps_answered_before=rules.nps_cutoff(now), note=note,
                   reply=once.record(reply.wire(), now) if once else None)
