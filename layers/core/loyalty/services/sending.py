@@ -11,6 +11,8 @@ Each delivery of a queue message (a first one, a retry, a redelivery, two at onc
 4. A provider error releases the claim and raises, so the queue delivers it again; the last receive the
    queue allows counts the message failed before it goes to the dead-letter queue.
 Each outcome is counted on the campaign run once, by whichever attempt settled the message.
+A note to the owner (``message.to``: a low rating) goes to that address: no member is read, no consent, frequency
+cap or quiet hours apply, and it carries no unsubscribe link.
 The one gap no sender can close: a crash after the provider accepted and before the settle; the claim then
 runs out and the message is sent again. Logs carry message ids and outcomes, never a contact or a body.
 """
