@@ -1,27 +1,36 @@
-"""The member's card (JSON), the mobile web card page (HTML) and the health check."""
+"""The member's card (JSON), the mobile web card page (HTML), feedback on visits and the health check."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.api import http
 from loyalty.api.contract import as_attachment, responses
 from loyalty.api.resolver import lambda_handler_for, make_resolver
-from loyalty.api.security import CARD
+from loyalty.api.security import CARD, KEY
 from loyalty.domain.errors import (
     AlreadyMember,
     ConcurrentUpdate,
+    FeedbackAlreadyGiven,
+    FeedbackWindowClosed,
     Forbidden,
     InvalidMemberToken,
     NotFound,
+    NpsNotDue,
     RateLimited,
     Unauthorized,
     ValidationFailed,
+    VisitNotFound,
 )
 from loyalty.replies.base import Health
 from loyalty.replies.cards import MyCard
+from loyalty.replies.feedback import FeedbackList, FeedbackView
 from loyalty.replies.members import CardLinkAccepted, NewCard, Preferences
 from loyalty.replies.privacy import MemberExport
+from loyalty.requests.feedback import GiveFeedback
 from loyalty.requests.members import CardLinkOpening, CardLinkRequest, PreferencesChange
-from loyalty.services import card, card_link, preferences, privacy, unsubscribe
+from loyalty.services import card, card_link, feedback, preferences, privacy, unsubscribe
 
 router = Router()
 
@@ -86,6 +95,29 @@ def open_card_link(merchantId: str, body: CardLinkOpening):
     """The card page exchanges a card link's one-time code for a new card token."""
     who = http.caller(router)
     return http.exactly_once(router, who, lambda: (201, card_link.open_card_link(merchantId, body)))
+
+
+# Feedback: a member rates her visit; the owner reads her merchant's feedback.
+@router.post("/v1/me/feedback", tags=["feedback"], status_code=201, security=CARD, operation_id="giveFeedback",
+             responses=responses(Unauthorized, Forbidden, InvalidMemberToken, ValidationFailed, VisitNotFound,
+                                 FeedbackWindowClosed, FeedbackAlreadyGiven, NpsNotDue, ConcurrentUpdate,
+                                 replies={201: FeedbackView}))
+def give_feedback(body: GiveFeedback):
+    """Rate a counted visit (its scanId) once, within 48 hours; ``nps`` at most once every 90 days. A rating of
+    1 or 2 emails the owner (messaging settings' notifyEmail) at once."""
+    who = http.caller(router)
+    return http.exactly_once_in_transaction(router, 201, lambda once: feedback.give_feedback(who, body, once))
+
+
+@router.get("/v1/merchants/<merchantId>/feedback", tags=["feedback"], security=KEY, operation_id="listFeedback",
+            responses=responses(Unauthorized, Forbidden, NotFound, ValidationFailed))
+def list_feedback(merchantId: str,
+                  rating: Annotated[int | None, Query(ge=1, le=5, description="Only this rating")] = None,
+                  cursor: Annotated[str | None, Query(max_length=400,
+                                                      description="nextCursor of the previous page")] = None,
+                  ) -> FeedbackList:
+    """Newest first, 50 per page."""
+    return feedback.feedback_list(http.caller(router), merchantId, rating, cursor)
 
 
 HTML = {"text/html": {"type": "string"}}

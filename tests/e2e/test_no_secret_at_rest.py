@@ -62,7 +62,8 @@ def logged_server(tmp_path):
                                    stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
-        while not (found := re.search(r"listening on (\S+)", log_path.read_text(errors="replace"))):
+        # The whole address up to its line's end: the log file may be read while the line is being written.
+        while not (found := re.search(r"listening on (http://[^\s/]+:\d+)\n", log_path.read_text(errors="replace"))):
             assert process.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
             time.sleep(0.1)
         yield HttpClient(found.group(1)), admin_token, table, log_path, process

@@ -121,7 +121,8 @@ def test_merchant_routes_refuse_member_cards_and_other_merchants_as_declared(wor
         assert as_stranger.status in (404, 422), (method, path, as_stranger.raw)
 
 
-_VALID_MEMBER_BODIES = {"changePreferences": {"language": "pl"}}  # valid, so the caller is what is refused
+_VALID_MEMBER_BODIES = {"changePreferences": {"language": "pl"},  # valid, so the caller is what is refused
+                        "giveFeedback": {"scanId": "scn_x", "rating": 5}}
 
 
 def test_member_routes_refuse_api_keys_and_forged_cards_as_declared(world):

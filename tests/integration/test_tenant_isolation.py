@@ -8,7 +8,10 @@ from infra.template import http_routes, load_template
 def _requests(world, intruder):
     """One request per route, made with the intruding merchant's owner key against ``world``'s things."""
     member = world.enroll()
-    world.staff_scan(member, amount=20_000, receipt_id="seed")
+    seed_visit = world.staff_scan(member, amount=20_000, receipt_id="seed").json["scanId"]
+    rated = world.call("POST", "/v1/me/feedback", {"scanId": seed_visit, "rating": 2, "comment": "slow"},
+                       member.headers)
+    assert rated.status == 201, rated.raw
     claim = world.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, member.headers).json
     m, loc = world.merchant_id, world.locations[0]
     referral = _held_referral(world)
@@ -66,6 +69,7 @@ def _requests(world, intruder):
             f"/v1/merchants/{m}/campaigns/{campaign}/preview", None),
         ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs"): (
             f"/v1/merchants/{m}/campaigns/{campaign}/runs", None),
+        ("GET", "/v1/merchants/{merchantId}/feedback"): (f"/v1/merchants/{m}/feedback?rating=2", None),
     }
 
 
@@ -91,7 +95,7 @@ NOT_MERCHANT_ROUTES = {
     ("DELETE", "/v1/me/rewards/{issuedRewardId}"), ("GET", "/v1/m/{merchantId}"), ("GET", "/v1/health"),
     ("GET", "/v1/me/preferences"), ("PATCH", "/v1/me/preferences"), ("GET", "/v1/u/{token}"),
     ("POST", "/v1/u/{token}"), ("POST", "/v1/merchants/{merchantId}/card-link"),
-    ("POST", "/v1/merchants/{merchantId}/card-link/open"),
+    ("POST", "/v1/merchants/{merchantId}/card-link/open"), ("POST", "/v1/me/feedback"),
 }
 
 
@@ -120,6 +124,10 @@ def test_every_merchant_route_answers_404_to_another_merchants_owner(world, othe
     assert [loc["name"] for loc in locations["locations"]] == ["Old Town", "Riverside"]
     messaging = world.call("GET", f"/v1/merchants/{world.merchant_id}/messaging", headers=world.owner).json
     assert messaging["maxPerMemberPer7Days"] == 2  # the defaults: the intruder saved nothing
+    feedback = world.call("GET", f"/v1/merchants/{world.merchant_id}/feedback", headers=world.owner).json
+    assert [f["comment"] for f in feedback["feedback"]] == ["slow"]  # the owner's own list still has it
+    theirs = world.call("GET", f"/v1/merchants/{other_world.merchant_id}/feedback", headers=other_world.owner)
+    assert theirs.json["feedback"] == []  # and the intruder's own list never shows it
 
 
 def test_member_token_of_another_merchant_is_unknown_to_staff(world, other_world):

@@ -59,6 +59,8 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/me", "CardFunction"),
     ("GET", "/v1/me/preferences", "CardFunction"),
     ("PATCH", "/v1/me/preferences", "CardFunction"),
+    ("POST", "/v1/me/feedback", "CardFunction"),
+    ("GET", "/v1/merchants/{merchantId}/feedback", "CardFunction"),
     ("GET", "/v1/u/{token}", "CardFunction"),
     ("POST", "/v1/u/{token}", "CardFunction"),
     ("POST", "/v1/merchants/{merchantId}/card-link", "CardFunction"),

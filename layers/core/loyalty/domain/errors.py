@@ -168,3 +168,25 @@ class InvalidToken(LoyaltyError):
 
     code = "invalid_token"
     default_message = "This link is not valid. Use the link from the message you received."
+
+
+class VisitNotFound(NotFound):
+    """No counted visit of this member has that scan id (another member's, or none at all: never said which)."""
+
+    code = "visit_not_found"
+    default_message = "No visit of yours has this scanId."
+
+
+class FeedbackWindowClosed(LoyaltyError):
+    code = "feedback_window_closed"
+    default_message = "A visit can be rated for 48 hours after it; this one is older."
+
+
+class FeedbackAlreadyGiven(LoyaltyError):
+    code = "feedback_already_given"
+    default_message = "This visit has already been rated."
+
+
+class NpsNotDue(LoyaltyError):
+    code = "nps_not_due"
+    default_message = "The recommendation question is answered at most once every 90 days."

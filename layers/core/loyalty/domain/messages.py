@@ -45,10 +45,15 @@ class Message:
     created_at: datetime
     campaign_id: str | None = None
     run_id: str | None = None
+    # A fixed email address (the owner's, for a low rating) instead of the member's own contact: the member's
+    # consent, frequency cap and unsubscribe link do not apply to it.
+    to: str | None = None
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {self.purpose!r}")
+        if self.to is not None and (self.purpose == MARKETING or set(self.contents) != {EMAIL}):
+            raise ValueError("a message to a fixed address is a non-marketing email")
         unknown = set(self.contents) - set(CHANNELS)
         if unknown or not self.contents:
             raise ValueError(f"a message needs contents for known channels, got {sorted(self.contents)}")

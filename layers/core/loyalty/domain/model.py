@@ -135,6 +135,7 @@ class Member:
     point_batches: dict[str, int] = field(default_factory=dict)  # see domain/point_batches.py
     promotion_day: str | None = None
     promotion_uses: dict[str, int] = field(default_factory=dict)
+    nps_answered_at: datetime | None = None  # see domain/feedback.py
 
     def open_vouchers(self) -> list[Voucher]:
         return sorted((v for v in self.vouchers.values() if v.is_open()), key=lambda v: v.expires_at)

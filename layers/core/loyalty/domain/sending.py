@@ -139,8 +139,9 @@ def fill_unsubscribe(content: Content, link: str) -> Content:
 
 
 def email_mime(*, content: Content, to: str, sender_name: str, sender_address: str, reply_to: str | None,
-               unsubscribe_link: str) -> bytes:
-    """A plain-text email with one-click unsubscribe (RFC 8058): mail clients show their own button."""
+               unsubscribe_link: str | None) -> bytes:
+    """A plain-text email with one-click unsubscribe (RFC 8058): mail clients show their own button. Without
+    ``unsubscribe_link`` (a note to the owner, not a message to a member) it has no unsubscribe headers."""
     from email.headerregistry import Address  # only the sender builds emails
     from email.message import EmailMessage
 
@@ -150,7 +151,8 @@ def email_mime(*, content: Content, to: str, sender_name: str, sender_address: s
     if reply_to:
         mime["Reply-To"] = reply_to
     mime["Subject"] = content.subject or sender_name
-    mime["List-Unsubscribe"] = f"<{unsubscribe_link}>"
-    mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_link:
+        mime["List-Unsubscribe"] = f"<{unsubscribe_link}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(content.body)
     return mime.as_bytes()

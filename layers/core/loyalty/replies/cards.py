@@ -245,3 +245,5 @@ class MyCard(Card):
     """The member's own card, with the personal QR staff scan (it holds the member token)."""
 
     qr_svg: str
+    # True when the card should ask the NPS question with the feedback on the last visit (left out otherwise).
+    nps_due: bool | None = OMITTED_WHEN_NONE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from loyalty.domain import qr
+from loyalty.domain import feedback, qr
 from loyalty.domain.access import Caller, require_member
 from loyalty.domain.errors import NotFound
 from loyalty.domain.model import Member
@@ -26,8 +26,10 @@ def my_card(caller: Caller) -> MyCard:
     if _settle(MemberPlan(member, clock.now(), merchant)):
         settle_due(own_member(caller), merchant)
         member, history = load_with_history_by_token(token, HISTORY_LENGTH)
+    now = clock.now()
     # The personal card QR staff scan: it holds the member token.
-    return MyCard(**Card.fields(merchant, member, history, clock.now()), qr_svg=qr.qr_svg(token))
+    return MyCard(**Card.fields(merchant, member, history, now), qr_svg=qr.qr_svg(token),
+                  nps_due=True if feedback.nps_due(member, now) else None)
 
 
 def _settle(plan: MemberPlan) -> bool:

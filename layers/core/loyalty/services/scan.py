@@ -172,7 +172,7 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
             if progress.dropped:
                 lines.append(LedgerLine("card_full", 0, -progress.dropped,
                                         f"Card full: redeem your {reward.name.lower()} to keep collecting"))
-        scan_id = ids.new_id("scn")
+        scan_id = ids.new_timed_id("scn", now)  # its time finds its ledger entry (feedback on the visit)
         surprise = _surprise(plan, merchant, member, scan_id) if counts and not surprise_blocked else None
         if surprise:
             awarded.append(surprise)

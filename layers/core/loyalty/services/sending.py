@@ -11,6 +11,8 @@ Each delivery of a queue message (a first one, a retry, a redelivery, two at onc
 4. A provider error releases the claim and raises, so the queue delivers it again; the last receive the
    queue allows counts the message failed before it goes to the dead-letter queue.
 Each outcome is counted on the campaign run once, by whichever attempt settled the message.
+A note to the owner (``message.to``: a low rating) goes to that address: no member is read, no consent, frequency
+cap or quiet hours apply, and it carries no unsubscribe link.
 The one gap no sender can close: a crash after the provider accepted and before the settle; the claim then
 runs out and the message is sent again. Logs carry message ids and outcomes, never a contact or a body.
 """
@@ -96,12 +98,16 @@ def _attempt(delivery: Delivery, now: datetime, receive_count: int) -> str | Non
         return None  # the sweep dispatches it again when the quiet hours end
     if delivery.status == SENDING and not delivery.claimable(now):
         return None
-    recipient = store.recipient(message.member_id)
-    if recipient is None or recipient.merchant_id != message.merchant_id:
-        return _settle(delivery, SKIPPED_NO_CONTACT, now)
-    channel, skipped = rules.choose_channel(message, recipient)
-    if channel is None:
-        return _settle(delivery, skipped, now)
+    if message.to is not None:  # the owner's note: her own address, no member consent, cap or quiet hours
+        recipient, channel, to = None, EMAIL, message.to
+    else:
+        recipient = store.recipient(message.member_id)
+        if recipient is None or recipient.merchant_id != message.merchant_id:
+            return _settle(delivery, SKIPPED_NO_CONTACT, now)
+        channel, skipped = rules.choose_channel(message, recipient)
+        if channel is None:
+            return _settle(delivery, skipped, now)
+        to = recipient.contact(channel)
     settings = messaging_store.get(message.merchant_id)
     merchant = merchant_store.get_merchant(message.merchant_id)
     if merchant is None:
@@ -109,14 +115,14 @@ def _attempt(delivery: Delivery, now: datetime, receive_count: int) -> str | Non
     release_at = rules.held_for_quiet_hours(message, channel, now, merchant.timezone, settings)
     if release_at is not None:
         return _hold(delivery, release_at, now)
-    capped, cap_record = rules.cap_record(message, recipient, settings, now)
+    capped, cap_record = rules.cap_record(message, recipient, settings, now) if recipient else (None, None)
     if capped:
         return _settle(delivery, capped, now)
     claim_id = secrets.token_hex(8)
     store.claim(delivery, channel=channel, claim_id=claim_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS),
                 recipient=recipient, cap_record=cap_record)
     try:
-        _send(delivery, channel, recipient.contact(channel), merchant.name, settings)
+        _send(delivery, channel, to, merchant.name, settings)
     except DeliveryFailed:
         if receive_count >= get_settings().message_max_receives:
             _settle(delivery, FAILED, now, claim_id=claim_id, channel=channel)
@@ -152,8 +158,8 @@ def _hold(delivery: Delivery, release_at: datetime, now: datetime) -> str | None
 def _send(delivery: Delivery, channel: str, to: str, merchant_name: str,
           settings: rules.MessagingSettings) -> None:
     message = delivery.message
-    link = outbox_service.unsubscribe_link(message.merchant_id, message.member_id, channel)
-    content = rules.fill_unsubscribe(message.contents[channel], link)
+    link = None if message.to else outbox_service.unsubscribe_link(message.merchant_id, message.member_id, channel)
+    content = rules.fill_unsubscribe(message.contents[channel], link) if link else message.contents[channel]
     try:
         if channel == EMAIL:
             sender = get_settings().sender_email

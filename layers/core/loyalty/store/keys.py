@@ -68,6 +68,29 @@ def ledger_entry(member_id: str, at_iso: str, entry_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", f"LEDGER#{at_iso}#{entry_id}"
 
 
+def ledger_between(member_id: str, from_iso: str, to_iso: str) -> tuple[str, str, str]:
+    """The member's partition and the sort keys bounding its ledger entries written from ``from_iso`` to
+    ``to_iso`` (both ISO instants as ledger keys hold them)."""
+    return f"MEMBER#{member_id}", f"LEDGER#{from_iso}", f"LEDGER#{to_iso}#~"
+
+
+# --- Feedback -----------------------------------------------------------------------------------------
+
+def feedback(member_id: str, scan_id: str) -> tuple[str, str]:
+    """A member's rating of one visit, under the member's partition: one per visit."""
+    return f"MEMBER#{member_id}", f"FEEDBACK#{scan_id}"
+
+
+def feedback_partition(merchant_id: str, rating: int) -> str:
+    """GSI1: a merchant's feedback of one rating, newest last in key order. A partition per rating lets the owner
+    filter by rating with one Query; the whole list merges the five."""
+    return f"MERCHANT#{merchant_id}#FEEDBACK#{rating}"
+
+
+def feedback_index(merchant_id: str, rating: int, created_iso: str, scan_id: str) -> tuple[str, str]:
+    return feedback_partition(merchant_id, rating), f"{created_iso}#{scan_id}"
+
+
 def referral_counter(member_id: str, month: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", f"REFERRALS#{month}"
 

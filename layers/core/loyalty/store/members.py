@@ -38,7 +38,7 @@ _MEMBER_FIELDS = (
     "consent_email", "balance", "lifetime_points", "stamps", "visit_count", "total_spend", "spend_count", "erased_at",
     "first_visit_at", "last_visit_at", "referral_code", "referred_by", "referral_status", "referrals_pending",
     "referrals_rewarded", "created_at", "device_hash", "language", "last_location_id", "favourite_counts_month",
-    "tier_id", "tier_qualified_until", "promotion_day",
+    "tier_id", "tier_qualified_until", "promotion_day", "nps_answered_at",
 )
 _INT_MAPS = ("tier_earned", "point_batches", "promotion_uses")
 # Member fields a profile change may set (``preferences_update``); the birthday also moves the member in GSI2.
@@ -472,6 +472,16 @@ def recent_ledger(member_id: str, limit: int = 20) -> list[LedgerEntry]:
     return [_to_ledger_entry(item) for item in items]
 
 
+def ledger_entry_with_ref(member_id: str, kind: str, ref: str, written_from: datetime,
+                          written_to: datetime) -> LedgerEntry | None:
+    """The member's entry of ``kind`` for ``ref`` (a scan id), among those written in that time range: a Query
+    of a few of the member's own entries, never of anyone else's."""
+    pk, low, high = keys.ledger_between(member_id, _iso(written_from), _iso(written_to))
+    found = LedgerItem.query(pk, LedgerItem.sk.between(low, high), consistent_read=True,
+                             filter_condition=(LedgerItem.ref == ref) & (LedgerItem.entry_kind == kind))
+    return next((_to_ledger_entry(item) for item in found), None)
+
+
 def full_ledger(member_id: str) -> list[LedgerEntry]:
     """Every entry, oldest first (audits, invariant checks, exports)."""
     pk, prefix = keys.ledger_prefix(member_id)
@@ -518,7 +528,8 @@ def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: d
 __all__ = [
     "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "UpkeepPage",
     "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "ledger_key", "member_transaction",
+    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "ledger_entry_with_ref", "ledger_key",
+    "member_transaction",
     "member_with_consent_log", "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring",
     "preferences_update", "recent_ledger", "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
     "with_index_keys",

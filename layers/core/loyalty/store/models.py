@@ -222,6 +222,8 @@ class MemberItem(LoyaltyItem, discriminator="member"):
     # "{sentAtIso}#{messageId}" of the marketing messages sent in the last 7 days (at most the cap's maximum):
     # the frequency cap's record, written with a condition on the value read.
     marketing_sends = ListAttribute(of=UnicodeAttribute, null=True)
+    # When the member last answered the NPS question: written with her feedback, on condition that it is 90 days old.
+    nps_answered_at = UTCDateTimeAttribute(null=True)
 
 
 class LedgerItem(LoyaltyItem, discriminator="ledger"):
@@ -235,6 +237,20 @@ class LedgerItem(LoyaltyItem, discriminator="ledger"):
     lines = ListAttribute(default=list)
     ref = UnicodeAttribute(null=True)
     location_id = UnicodeAttribute(null=True)
+
+
+class FeedbackItem(LoyaltyItem, discriminator="feedback"):
+    """A member's rating of one visit, under the member's partition (see keys.feedback); written once. It is in
+    GSI1 under its merchant and rating, newest first (see keys.feedback_index), for the owner's list."""
+
+    merchant_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    scan_id = UnicodeAttribute()
+    location_id = UnicodeAttribute(null=True)
+    rating = NumberAttribute()
+    nps = NumberAttribute(null=True)
+    comment = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
 
 
 class ConsentItem(LoyaltyItem, discriminator="consent"):
@@ -346,6 +362,7 @@ class OutboxItem(LoyaltyItem, discriminator="outbox"):
     claimed_until = UTCDateTimeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     finished_at = UTCDateTimeAttribute(null=True)
+    to_address = UnicodeAttribute(null=True)  # a fixed address (the owner's note on a low rating), not the member's
 
 
 class MessagingSettingsItem(LoyaltyItem, discriminator="messaging_settings"):

@@ -33,7 +33,7 @@ def _to_item(message: Message) -> OutboxItem:
     item = OutboxItem(
         *keys.outbox(message.message_id), message_id=message.message_id, merchant_id=message.merchant_id,
         member_id=message.member_id, purpose=message.purpose, created_at=message.created_at,
-        campaign_id=message.campaign_id, run_id=message.run_id, status=PENDING,
+        campaign_id=message.campaign_id, run_id=message.run_id, status=PENDING, to_address=message.to,
         contents=[{"channel": channel, "subject": content.subject, "body": content.body}
                   for channel, content in message.contents.items()],
     )
@@ -44,7 +44,7 @@ def _to_item(message: Message) -> OutboxItem:
 def _to_delivery(item: OutboxItem) -> Delivery:
     message = Message(
         message_id=item.message_id, merchant_id=item.merchant_id, member_id=item.member_id, purpose=item.purpose,
-        created_at=item.created_at, campaign_id=item.campaign_id, run_id=item.run_id,
+        created_at=item.created_at, campaign_id=item.campaign_id, run_id=item.run_id, to=item.to_address,
         contents={entry["channel"]: Content(subject=entry.get("subject"), body=entry["body"])
                   for entry in item.contents},
     )
@@ -140,7 +140,7 @@ def _claimable(now: datetime):
 
 
 def claim(delivery: Delivery, *, channel: str, claim_id: str, now: datetime, until: datetime,
-          recipient: Recipient, cap_record: tuple[str, ...] | None) -> None:
+          recipient: Recipient | None, cap_record: tuple[str, ...] | None) -> None:
     """Takes the message for one delivery attempt until ``until``; with ``cap_record`` it also writes the
     member's frequency-cap record, on condition that the record is still the one read (``recipient``).
 
