@@ -26,6 +26,13 @@ def _ledger(member_id: str) -> list:
     return members.full_ledger(member_id)
 
 
+def _owner_note(member_id: str, scan_id: str):
+    from loyalty.domain.feedback import owner_note_id
+    from loyalty.store import outbox
+
+    return outbox.get(owner_note_id(member_id, scan_id))
+
+
 def _stored_member(member_id: str):
     from loyalty.store import members
 
@@ -41,7 +48,8 @@ def zofia(world, runtime, at):
     inviter = world.enroll()
     invite = world.call("GET", "/v1/me/referral", headers=inviter.headers).json["code"]
     member, _ = join(world, person, referralCode=invite)
-    assert world.scan(member, idempotency_key=str(uuid.uuid4())).status == 200  # pays her inviter, naming her
+    visit = world.scan(member, idempotency_key=str(uuid.uuid4()))  # pays her inviter, naming her
+    assert visit.status == 200
     assert world.staff_scan(member, amount=4_500, receipt_id="r-zofia").status == 200
     claimed = world.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers)
     assert claimed.status == 201, claimed.raw
@@ -56,7 +64,13 @@ def zofia(world, runtime, at):
     link = world.call("POST", f"/v1/merchants/{world.merchant_id}/card-link", {"phone": person.phone},
                       source_ip=new_address())
     assert link.status == 202
-    write_feedback(member.member_id, world.merchant_id, "scn_one", 2, person.comment, world.locations[0])
+    owner = world.call("PUT", f"/v1/merchants/{world.merchant_id}/messaging",
+                       {"notifyEmail": "owner@cafe.example"}, world.owner)
+    assert owner.status == 200, owner.raw
+    rated = world.call("POST", "/v1/me/feedback", {"scanId": visit.json["scanId"], "rating": 2,
+                                                   "comment": person.comment}, member.headers)
+    assert rated.status == 201, rated.raw  # the owner's note on it holds her first name and what she wrote
+    member.rated_scan = visit.json["scanId"]
     write_feedback(member.member_id, world.merchant_id, "scn_two", 5, None)
     assert traces_of(person.strings), "the world holds her data before the erase (or the search finds nothing)"
     member.person, member.inviter = person, inviter
@@ -89,8 +103,9 @@ def test_the_export_holds_all_her_personal_data_as_a_file_to_save(world, zofia):
     assert [entry["entryId"] for entry in data["ledger"]] == [entry.entry_id for entry in ledger]
     assert sum(entry["points"] for entry in data["ledger"]) == profile["points"]["balance"]
     assert {(r["rewardId"], r["source"]) for r in data["rewards"]} == {("cake", "points"), ("cake", "campaign")}
-    assert {(f["scanId"], f["rating"], f["comment"], f["createdAt"]) for f in data["feedback"]} == {
-        ("scn_one", 2, zofia.person.comment, "2026-10-01T07:30:00Z"), ("scn_two", 5, None, "2026-10-01T07:30:00Z")}
+    assert {(f["scanId"], f["rating"], f["comment"]) for f in data["feedback"]} == {
+        (zofia.rated_scan, 2, zofia.person.comment), ("scn_two", 5, None)}
+    assert [f["createdAt"] for f in data["feedback"] if f["scanId"] == "scn_two"] == ["2026-10-01T07:30:00Z"]
     assert data["referral"]["pending"] == 1 and data["referral"]["code"]
 
 
@@ -152,8 +167,9 @@ def test_after_her_erase_nothing_stored_holds_her_phone_email_name_or_birthday(w
     [paid] = [entry for entry in relabelled if entry.ref == zofia.member_id]
     assert paid.lines[0].label == "Your friend made their first visit"
     assert sum(entry.points for entry in relabelled) == _stored_member(zofia.inviter.member_id).balance
-    feedback = stored_item((f"MEMBER#{zofia.member_id}", "FEEDBACK#scn_one"))
+    feedback = stored_item((f"MEMBER#{zofia.member_id}", f"FEEDBACK#{zofia.rated_scan}"))
     assert "comment" not in feedback and feedback["rating"] == {"N": "2"}  # the rating still counts
+    assert _owner_note(zofia.member_id, zofia.rated_scan) is None
 
 
 def test_her_card_stops_working_and_the_erase_replayed_is_401(world, zofia):
@@ -292,6 +308,7 @@ def test_her_erase_is_one_transaction_of_every_item_that_held_her_data(world, zo
     writes = [call for call in captured.calls if call.items_written]
     reads = [call.shape for call in captured.calls if not call.items_written]
     assert [call.operation for call in writes] == ["TransactWriteItems"], [call.shape for call in writes]
-    # The member, her phone, email and invite code guards, one comment, one campaign message, her inviter's entry.
-    assert writes[0].items_written == 7, writes[0].shape
+    # The member, her phone, email and invite code guards, one comment, the owner's note on it, one campaign
+    # message, her inviter's entry; the rating without a comment is left as it is.
+    assert writes[0].items_written == 8, writes[0].shape
     assert len(reads) <= 5, reads  # her partition, the campaigns, their guards for her, her inviter's ledger

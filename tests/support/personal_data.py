@@ -77,10 +77,11 @@ def _client():
 
 def write_feedback(member_id: str, merchant_id: str, scan_id: str, rating: int, comment: str | None,
                    location_id: str | None = None) -> None:
-    """A feedback item as the card's "How was it?" keeps it, under the member's partition."""
+    """A feedback item as the card's "How was it?" keeps it, under the member's partition (written directly: many
+    of them, or for visits that never happened)."""
     item = {"PK": {"S": f"MEMBER#{member_id}"}, "SK": {"S": f"FEEDBACK#{scan_id}"}, "kind": {"S": "feedback"},
             "merchant_id": {"S": merchant_id}, "member_id": {"S": member_id}, "scan_id": {"S": scan_id},
-            "rating": {"N": str(rating)}, "nps": {"NULL": True}, "created_at": {"S": "2026-10-01T07:30:00Z"}}
+            "rating": {"N": str(rating)}, "nps": {"NULL": True}, "created_at": {"S": "2026-10-01T07:30:00.000000+0000"}}
     if comment is not None:
         item["comment"] = {"S": comment}
     if location_id:

@@ -3,9 +3,10 @@
 An erase keeps the member item and every ledger entry (balances, visits and the insights built on them stay, now
 pseudonymous) and strips what says who she is: her contact details, birthday and name, her place in the member
 indexes, her phone and email guards (the same phone may join again, as a new member), the comments of her
-feedback and the campaign messages written to her. Her card token stops working. Replies kept for
-Idempotency-Keys are sealed under keys derived from the caller's credential and Idempotency-Key, which are
-never stored (domain/sealing.py): nothing in the table opens them, and they expire within a day.
+feedback, the owner's notes about her low ratings, the campaign messages written to her and her name in her
+inviter's ledger line. Her card token stops working. Replies kept for Idempotency-Keys are sealed under keys
+derived from the caller's credential and Idempotency-Key, which are never stored (domain/sealing.py): nothing in
+the table opens them, and they expire within a day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from loyalty import telemetry
 from loyalty.domain import tokens
 from loyalty.domain.access import OWNER, Caller, require_member, require_merchant
 from loyalty.domain.errors import ConcurrentUpdate, NotFound
+from loyalty.domain.feedback import LOW_RATING, owner_note_id
 from loyalty.domain.model import LedgerEntry, Member
 from loyalty.domain.referral import referrer_line
 from loyalty.replies.privacy import MemberExport
@@ -78,7 +80,9 @@ def _erasure(records: store.MemberRecords) -> store.Erasure:
         referral_code_guard=keys.referral_code_guard(member.merchant_id, member.referral_code)
         if member.referral_code else None,
         feedback_keys=[(item["PK"], item["SK"]) for item in records.feedback if item.get("comment") is not None],
-        message_ids=store.campaign_message_ids(member.merchant_id, member.member_id),
+        message_ids=store.campaign_message_ids(member.merchant_id, member.member_id) + [
+            owner_note_id(member.member_id, item["scan_id"]) for item in records.feedback
+            if item.get("scan_id") and int(item.get("rating") or 0) <= LOW_RATING],  # a low rating's note
         relabelled=_referrer_entries_without_her_name(member))
 
 

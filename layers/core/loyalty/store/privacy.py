@@ -2,8 +2,9 @@
 
 Everything of a member is under her own partition (member item, consent log, ledger, feedback, counters), read
 here page by page. What lies elsewhere and holds her contact data: the phone and email guards (their keys ARE
-the contact), the member indexes (GSI2/3/4 project name, phone, email and birthday), and the campaign messages
-in the outbox (their bodies are rendered with her name), found through the campaigns' per-member guards.
+the contact), the member indexes (GSI2/3/4 project name, phone, email and birthday), and outbox messages: the
+campaign messages written to her (rendered with her name), found through the campaigns' per-member guards, and the
+owner's notes about her low ratings (her first name and comment), one per feedback item.
 """
 
 from __future__ import annotations
