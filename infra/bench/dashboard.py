@@ -58,7 +58,8 @@ def missing_routes(template: dict | None = None) -> list[str]:
 
 def contract_shaped_replies(location_ids: list[str], today: date) -> dict[str, Any]:
     """Replies of the insights, feedback and import routes, shaped field by field as the API document says."""
-    months = [(today.replace(day=1) - timedelta(days=31 * back)).strftime("%Y-%m") for back in range(11, -1, -1)]
+    months = [f"{(today.year * 12 + today.month - 1 - back) // 12}-{(today.month - 1 - back) % 12 + 1:02d}"
+              for back in range(11, -1, -1)]
     cohorts = [{"month": month, "size": 40 + 7 * i,
                 "retained": [round(max(0.05, 0.62 - 0.06 * k - 0.01 * i), 3) for k in range(len(months) - 1 - i)]}
                for i, month in enumerate(months)]
