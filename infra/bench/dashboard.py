@@ -177,7 +177,7 @@ def _load(browser: Any, url: str, key_name: str, owner_key: str, answer: Callabl
         cdp.on("Network.requestWillBeSent", on_request)
         cdp.on("Network.loadingFinished", on_finished)
         page.goto(url)
-        page.wait_for_function("document.body.dataset.chartsDrawn === '1'", timeout=60_000)
+        page.wait_for_selector("body[data-charts-drawn='1']", state="attached", timeout=60_000)
         drawn_ms = page.evaluate("performance.getEntriesByName('charts-drawn')[0].startTime")
         page.wait_for_load_state("networkidle")
         return {"drawn_ms": float(drawn_ms), "requests": list(requests.values())}
