@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 
 from tests.support.world import create_world
@@ -52,7 +53,7 @@ def test_dashboard_page_is_public_html_that_runs_only_its_own_script_and_style(h
     policy = dict(part.strip().split(" ", 1) for part in reply.headers["content-security-policy"].split(";"))
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"
-    assert policy["connect-src"].split() == ["'self'", "http://loyalty.test"]  # the API, nothing else
+    assert policy["connect-src"].split() == ["'self'", os.environ["PUBLIC_BASE_URL"]]  # the API, nothing else
     scripts, styles = _inline(reply.text, "script"), _inline(reply.text, "style")
     assert len(scripts) == len(styles) == 1
     assert policy["script-src"] == _csp_hash(scripts[0])  # no 'unsafe-inline', no other origin
