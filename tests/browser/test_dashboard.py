@@ -136,7 +136,7 @@ def test_the_owner_pastes_her_key_sees_every_chart_and_acts_on_what_she_sees(lap
     urls: list[str] = []
     laptop.on("request", lambda request: urls.append(request.url))
 
-    _open_with_key(laptop, site, shop, shop.owner_key)
+    _open_with_key(laptop, site, shop, f"Bearer {shop.owner_key} ")  # pasted with its header prefix
 
     # every chart, drawn from the figures
     expect(laptop.locator("body[data-charts-drawn='1']")).to_be_attached()
