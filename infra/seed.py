@@ -47,8 +47,8 @@ def open_shop(call: Call, admin_token: str, *, name: str, program: dict | None =
     return Shop(merchant_id, owner_key, staff["apiKey"], locations, merchant["program"])
 
 
-def seed_demo(base_url: str, admin_token: str) -> dict[str, Any]:
-    """Creates the demo merchant over HTTP, exactly as a merchant's developer would."""
+def http_call(base_url: str) -> Call:
+    """A ``Call`` over HTTP to ``base_url``."""
 
     def call(method: str, path: str, body: Any = None, token: str | None = None) -> dict:
         request = urllib.request.Request(f"{base_url}{path}", method=method,
@@ -59,6 +59,12 @@ def seed_demo(base_url: str, admin_token: str) -> dict[str, Any]:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    return call
+
+
+def seed_demo(base_url: str, admin_token: str) -> dict[str, Any]:
+    """Creates the demo merchant over HTTP, exactly as a merchant's developer would."""
+    call = http_call(base_url)
     shop = open_shop(call, admin_token, name="Kawiarnia Bywalec")
     old_town, riverside = shop.locations
     counter_path = f"/v1/merchants/{shop.merchant_id}/locations/{old_town}/counter-code"

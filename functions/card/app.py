@@ -30,7 +30,7 @@ from loyalty.replies.members import CardLinkAccepted, NewCard, Preferences
 from loyalty.replies.privacy import MemberExport
 from loyalty.requests.feedback import GiveFeedback
 from loyalty.requests.members import CardLinkOpening, CardLinkRequest, PreferencesChange
-from loyalty.services import card, card_link, feedback, preferences, privacy, unsubscribe
+from loyalty.services import card, card_link, dashboard, feedback, preferences, privacy, unsubscribe
 
 router = Router()
 
@@ -76,6 +76,17 @@ def erase_me():
 def card_page(merchantId: str):
     html = card.card_page(merchantId, http.base_url(router))
     return Response(200, "text/html; charset=utf-8", html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/v1/merchants/<merchantId>/dashboard", tags=["web"], operation_id="getDashboardPage",
+            responses=responses(NotFound, replies={200: {"text/html": {"type": "string"}}}))
+def dashboard_page(merchantId: str):
+    """Public HTML: the owner pastes her key into the page, which sends it on every data call, never in a URL."""
+    page = dashboard.dashboard_page(merchantId, http.base_url(router))
+    return Response(200, "text/html; charset=utf-8", page.html, headers={
+        "Cache-Control": "no-store", "Content-Security-Policy": page.content_security_policy,
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+        "X-Robots-Tag": "noindex"})
 
 
 @router.post("/v1/merchants/<merchantId>/card-link", tags=["web"], status_code=202,

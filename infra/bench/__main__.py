@@ -1,7 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
 `python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
-[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--json PATH]` (what `make bench` runs)
+[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--dashboard-loads N] [--json PATH]`
+(what `make bench` runs)
 measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
   embedded moto DynamoDB: per operation, DynamoDB requests by API name, items written, write and read
@@ -14,7 +15,9 @@ measures the following and exits 1 when any figure fails its verdict:
 - program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
   two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
   upkeep job (points expiry, tier downgrades) at two populations with the same members due;
-- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client.
+- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client;
+- the owner's dashboard (dashboard.py): bytes of a first load and the time until every chart is drawn, in headless
+  Chromium against the local stack.
 Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
 Figures and verdicts are printed (report.py) and written as JSON.
 
@@ -35,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import campaign_runs, coldstart, hotkeys, report, rules, scenario
+from infra.bench import campaign_runs, coldstart, dashboard, hotkeys, report, rules, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -92,6 +95,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="do not run the user paths (scenario.py), to run other parts alone")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
                         help="paired cold-import runs per handler (0 skips); default %(default)s")
+    parser.add_argument("--dashboard-loads", type=int, default=dashboard.DEFAULT_LOADS,
+                        help="first loads of the owner's dashboard in headless Chromium (0 skips); default %(default)s")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json",
                         help="where to write the figures (default: bench-results.json at the repository root)")
     parser.add_argument("--stock-moto", action="store_true",
@@ -184,12 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_runs > 0:
         log(f"cold starts: {args.import_runs} paired runs per handler")
         cold = coldstart.measure_cold_starts(args.import_runs, log)
+    dashboard_figures: dict | None = None
+    if args.dashboard_loads > 0:
+        log(f"dashboard: {args.dashboard_loads} first loads in headless Chromium against the local stack")
+        dashboard_figures = dashboard.measure_dashboard(args.dashboard_loads, log)
     verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
                               paths.segment_recounts, rules_figures)
+    verdicts += dashboard.verdicts(dashboard_figures)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
                 "campaign_members": args.campaign_members, "rules_members": args.rules_members,
                 "rules_weeks": args.rules_weeks, "skip_paths": args.skip_paths,
-                "import_runs": args.import_runs, "stock_moto": args.stock_moto, "python": sys.version.split()[0],
+                "import_runs": args.import_runs, "dashboard_loads": args.dashboard_loads,
+                "stock_moto": args.stock_moto, "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
     results = {
@@ -212,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                             "trips to moto",
             "hot_keys": "writes per item over member scans round-robin over the chain's locations, one member each, "
                         "scaled: writes / scans x scans per second",
+            "dashboard": "fresh browser context per load with the owner key in session storage; bytes from Chromium's "
+                         "network events (encodedDataLength received plus request line, headers and body sent); "
+                         "time: the page's charts-drawn performance mark; median of the loads after one warm-up",
             "cold_start": "import of the handler module from the zipped and unzipped artefacts by the runtime's "
                           "Python version in a fresh isolated process; median of per-pair ratios against "
                           "`import boto3; boto3.client('dynamodb')` run next to it",
@@ -224,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "program_rules": rules_figures,
         "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
+        "dashboard": dashboard_figures,
         "figures": verdicts,
         "elapsed_seconds": round(time.monotonic() - started, 1),
     }

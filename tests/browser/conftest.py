@@ -44,10 +44,12 @@ def site(server) -> str:
     return server.env["PUBLIC_BASE_URL"]
 
 
-@pytest.fixture
-def phone(chromium, server, site):
-    """A fresh phone-sized browser tab: its own storage, so no card is remembered from another test."""
-    context = chromium.new_context(**PHONE)
+LAPTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB", "timezone_id": "Europe/Warsaw"}
+
+
+def _tab(chromium, server, site, options: dict):
+    """A fresh browser tab: its own storage, so nothing is remembered from another test."""
+    context = chromium.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
 
     def to_local_server(route) -> None:
@@ -59,6 +61,18 @@ def phone(chromium, server, site):
     yield page
     context.unroute_all(behavior="ignoreErrors")  # requests the page still had in flight (its referral panel)
     context.close()
+
+
+@pytest.fixture
+def phone(chromium, server, site):
+    """A phone-sized tab."""
+    yield from _tab(chromium, server, site, PHONE)
+
+
+@pytest.fixture
+def laptop(chromium, server, site):
+    """A laptop-sized tab."""
+    yield from _tab(chromium, server, site, LAPTOP)
 
 
 @pytest.fixture(scope="session")

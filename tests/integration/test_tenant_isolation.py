@@ -96,6 +96,7 @@ NOT_MERCHANT_ROUTES = {
     ("GET", "/v1/me/preferences"), ("PATCH", "/v1/me/preferences"), ("GET", "/v1/u/{token}"),
     ("POST", "/v1/u/{token}"), ("POST", "/v1/merchants/{merchantId}/card-link"),
     ("POST", "/v1/merchants/{merchantId}/card-link/open"), ("POST", "/v1/me/feedback"),
+    ("GET", "/v1/merchants/{merchantId}/dashboard"),  # public HTML; its data calls are the owner routes here
 }
 
 

@@ -266,3 +266,35 @@ def test_the_rules_figures_are_not_measured_when_skipped():
     verdicts = report.rules_verdicts(None)
     assert [v["verdict"] for v in verdicts] == [report.NOT_MEASURED]
     assert report.exit_status(verdicts) == 0
+
+
+def _dashboard_figures(kilobytes: float, drawn_ms: float) -> dict:
+    return {"loads": 3, "bytes_median": kilobytes * 1024, "bytes_max": kilobytes * 1024, "page_bytes_median": 40_000,
+            "requests": 7, "drawn_ms_median": drawn_ms, "drawn_ms_max": drawn_ms, "drawn_ms_cold": 3_000,
+            "answered_in_browser": []}
+
+
+def test_a_heavy_or_slow_dashboard_fails_its_verdicts_and_a_skipped_one_is_not_measured():
+    from infra.bench import dashboard
+
+    light_and_quick = dashboard.verdicts(_dashboard_figures(60, 600))
+    heavy_and_slow = dashboard.verdicts(_dashboard_figures(120, 2_500))
+
+    assert [v["verdict"] for v in light_and_quick] == ["PASS", "PASS"]
+    assert [v["verdict"] for v in heavy_and_slow] == ["FAIL", "FAIL"]
+    assert report.exit_status(heavy_and_slow) == 1
+    assert [v["verdict"] for v in dashboard.verdicts(None)] == ["n/a"]
+
+
+def test_the_dashboard_bench_answers_in_the_browser_only_the_routes_the_template_lacks():
+    from infra.bench import dashboard
+
+    def template(*paths: str) -> dict:
+        events = {f"Route{i}": {"Type": "HttpApi", "Properties": {"Method": "GET", "Path": path}}
+                  for i, path in enumerate(paths)}
+        return {"Resources": {"InsightsFunction": {"Type": "AWS::Serverless::Function",
+                                                   "Properties": {"CodeUri": "functions/insights/",
+                                                                  "Events": events}}}}
+
+    assert dashboard.missing_routes(template("/v1/merchants/{merchantId}/insights")) == ["feedback", "imports"]
+    assert dashboard.missing_routes(template()) == ["insights", "feedback", "imports"]

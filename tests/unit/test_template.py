@@ -66,6 +66,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/card-link", "CardFunction"),
     ("POST", "/v1/merchants/{merchantId}/card-link/open", "CardFunction"),
     ("GET", "/v1/m/{merchantId}", "CardFunction"),
+    ("GET", "/v1/merchants/{merchantId}/dashboard", "CardFunction"),
     ("GET", "/v1/health", "CardFunction"),
     ("POST", "/v1/merchants/{merchantId}/campaigns", "CampaignsFunction"),
     ("GET", "/v1/merchants/{merchantId}/campaigns", "CampaignsFunction"),
