@@ -72,15 +72,19 @@ class _Mapping:
 class LocalStreams:
     def __init__(self, template: dict[str, Any], runtime: Invoker, region: str, table_names: dict[str, str], *,
                  endpoint_url: str | None = None, queue_urls: dict[str, str] | None = None,
-                 queue_endpoint_url: str | None = None, poll_interval: float = 0.5) -> None:
+                 queue_endpoint_url: str | None = None, poll_interval: float = 0.5,
+                 starting_position: str | None = None) -> None:
         """`table_names`: logical id -> the table's name; `queue_urls`: logical id -> URL of the local queues
-        (the `OnFailure` destinations), served at `queue_endpoint_url`."""
+        (the `OnFailure` destinations), served at `queue_endpoint_url`; `starting_position` overrides the
+        template's (tests read from "LATEST": only what they write)."""
         self.template, self.runtime, self.region = template, runtime, region
         self.table_names = table_names
         self.endpoint_url = endpoint_url
         self.queue_urls = queue_urls or {}
         self.queue_endpoint_url = queue_endpoint_url or endpoint_url
         self.poll_interval = poll_interval
+        self.starting_position = starting_position
+        self.delivered: list[dict[str, Any]] = []  # every record handed to a function, in order (tests replay them)
         self._mappings: list[_Mapping] = []
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,7 +109,7 @@ class LocalStreams:
             for shard in self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
                 mapping.iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
                     StreamArn=stream_arn, ShardId=shard["ShardId"],
-                    ShardIteratorType=source.starting_position)["ShardIterator"]
+                    ShardIteratorType=self.starting_position or source.starting_position)["ShardIterator"]
             self._mappings.append(mapping)
 
     def start(self) -> None:
@@ -164,6 +168,7 @@ class LocalStreams:
             log.error("%s failed on a batch of %d stream records: %s", function, len(batch),
                       getattr(error, "error_message", str(error)))
             position = 0
+        self.delivered.extend(batch[:len(batch) if position is None else position])
         if position is None:
             mapping.attempts = 0
             return len(batch)
