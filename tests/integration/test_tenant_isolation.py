@@ -62,6 +62,8 @@ def _requests(world, intruder):
             f"/v1/merchants/{m}/campaigns/{campaign}/preview", None),
         ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs"): (
             f"/v1/merchants/{m}/campaigns/{campaign}/runs", None),
+        ("GET", "/v1/merchants/{merchantId}/insights"): (
+            f"/v1/merchants/{m}/insights?locationId={world.locations[0]}", None),
     }
 
 

@@ -1,0 +1,135 @@
+"""Insights: what a 90-day insights request reads, at two populations.
+
+For each population (1,000 and 20,000 members by default) a shop is opened through the API and a year of
+history is counted into its rollups by the real stream consumer (the InsightsRollupFunction handler, batches of
+100 stream records as Lambda delivers them): each member joins on a day of the year and visits a few times at
+either location, some with a bill. The records are the images the scan and the enrolment write (the store's own
+serialization), in time order, as the table's stream would carry them. Then the owner asks for the last 90 days
+(`GET .../insights`) `REQUESTS` times while the meter records every DynamoDB request and the items it returned.
+
+Verdict: the same DynamoDB requests and the same items read at both populations (O(days), not O(members)).
+The member scan's round trips (at most 2) are measured by the user paths (scenario.py), which count the
+scan's ledger entry with the facts the rollups need.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.bench.driver import Driver, bearer
+from infra.bench.scenario import create_world
+from infra.bench.stats import percentile
+
+POPULATIONS = (1_000, 20_000)
+HISTORY_DAYS = 365
+RANGE_DAYS = 90
+REQUESTS = 20
+BATCH = 100  # records per consumer invocation (the template's BatchSize)
+VISITS_PER_MEMBER = (1, 4)
+
+
+def _records(merchant_id: str, locations: list[str], population: int, end: datetime,
+             seed: int = 7) -> list[dict[str, Any]]:
+    """Stream records of a year of joins and visits, in time order (DynamoDB JSON, as the stream carries them)."""
+    from loyalty.domain import ids, insights
+    from loyalty.domain.model import LedgerEntry, LedgerLine, Member
+    from loyalty.store import members as store
+
+    rng = random.Random(seed)
+    start = end - timedelta(days=HISTORY_DAYS)
+    writes: list[tuple[datetime, dict[str, Any]]] = []
+    for _ in range(population):
+        joined = start + timedelta(seconds=rng.randrange(HISTORY_DAYS * 86_400))
+        member = Member(member_id=ids.new_id("mem"), merchant_id=merchant_id, token_hash="0" * 64,
+                        created_at=joined)
+        writes.append((joined, store.with_index_keys(store._to_item(member), "Europe/Warsaw").serialize()))
+        at = joined
+        for _ in range(rng.randint(*VISITS_PER_MEMBER)):
+            at += timedelta(days=rng.expovariate(1 / 20), hours=rng.random())
+            if at >= end:
+                break
+            amount = rng.choice([None, rng.randrange(800, 6_000)])
+            entry = LedgerEntry(ids.new_id("led"), member.member_id, merchant_id, at, "scan", 10, 1,
+                                (LedgerLine("visit", 10, 1, "Visit"),), ids.new_id("scn"), rng.choice(locations),
+                                amount, insights.visit_facts(member, at))
+            writes.append((at, store._ledger_item(entry).serialize()))
+            member.visit_count += 1
+            member.first_visit_at = member.first_visit_at or at
+            member.last_visit_at = at
+    writes.sort(key=lambda write: write[0])
+    return [{"eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventSource": "aws:dynamodb",
+             "dynamodb": {"ApproximateCreationDateTime": int(at.timestamp()), "NewImage": image,
+                          "SequenceNumber": str(n), "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+            for n, (at, image) in enumerate(writes)]
+
+
+def _roll_up(driver: Driver, records: list[dict[str, Any]]) -> float:
+    started = time.perf_counter()
+    for n in range(0, len(records), BATCH):
+        result = driver.api.runtime.invoke("InsightsRollupFunction", {"Records": records[n:n + BATCH]})
+        if result.get("batchItemFailures"):
+            raise RuntimeError(f"the consumer failed records: {result}")
+    return time.perf_counter() - started
+
+
+def measure_insights(driver: Driver, meter: Any, admin_token: str, log: Callable[[str], None],
+                     populations: tuple[int, ...] = POPULATIONS) -> dict[str, Any]:
+    from loyalty.store.merchants import clear_caches
+
+    runs = []
+    end = datetime.now(UTC)
+    last = (end - timedelta(hours=1)).astimezone(UTC).date()
+    first = last - timedelta(days=RANGE_DAYS - 1)
+    for population in populations:
+        world = create_world(driver, admin_token, name=f"Kawiarnia insights {population}")
+        records = _records(world.merchant_id, world.locations, population, end)
+        log(f"insights: {population:,} members, {len(records):,} stream records through the consumer")
+        with meter.internal():
+            seconds = _roll_up(driver, records)
+        log(f"insights: rollups counted in {seconds:.1f} s")
+        path = f"/v1/merchants/{world.merchant_id}/insights?from={first}&to={last}"
+        samples = []
+        for _ in range(REQUESTS):
+            clear_caches()  # every request reads the merchant: the same work each time
+            with meter.capture() as captured:
+                started = time.perf_counter()
+                reply = driver.send("GET", path, None, bearer(world.owner_key))
+                ms = (time.perf_counter() - started - captured.overhead_seconds) * 1000
+            if reply.status != 200:
+                raise RuntimeError(f"insights answered {reply.status}: {reply.body}")
+            samples.append((ms, Counter(call.operation for call in captured.calls),
+                            sum(call.items_read for call in captured.calls)))
+        requests = samples[-1][1]
+        runs.append({
+            "members": population, "stream_records": len(records),
+            "rollup_records_per_second": round(len(records) / seconds),
+            "requests": dict(sorted(requests.items())), "request_count": sum(requests.values()),
+            "items_read": samples[-1][2], "p50_ms": round(percentile([s[0] for s in samples], 0.5), 1),
+            "visits_in_range": reply.body["visits"]["count"],
+            "same_every_time": all(s[1] == requests and s[2] == samples[-1][2] for s in samples),
+        })
+    return {"runs": runs, "range_days": RANGE_DAYS, "history_days": HISTORY_DAYS, "from": str(first), "to": str(last)}
+
+
+def verdicts(figures: dict[str, Any] | None) -> list[dict[str, str]]:
+    """PASS when every population's request sends the same requests and reads the same items."""
+    from infra.bench.report import verdict
+
+    if not figures or not figures["runs"]:
+        return [verdict("insights request reads O(days), not O(members)", None, "not measured (--insights-members 0)")]
+    runs = figures["runs"]
+    same = (len({(r["request_count"], r["items_read"]) for r in runs}) == 1 and len(runs) > 1
+            and len({tuple(sorted(r["requests"].items())) for r in runs}) == 1
+            and all(r["same_every_time"] for r in runs))
+    text = "; ".join(f"{r['members']:,} members: {r['request_count']} requests "
+                     f"({', '.join(f'{n} {op}' for op, n in r['requests'].items())}), {r['items_read']} items read, "
+                     f"p50 {r['p50_ms']} ms, {r['visits_in_range']:,} visits in range, rollups counted at "
+                     f"{r['rollup_records_per_second']:,} stream records/s" for r in runs)
+    return [verdict("insights request reads O(days), not O(members)", same,
+                    f"{figures['range_days']}-day range: {text}")]
