@@ -15,7 +15,7 @@ measures the following and exits 1 when any figure fails its verdict:
 - program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
   two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
   upkeep job (points expiry, tier downgrades) at two populations with the same members due;
-- insights (insights.py): a 90-day insights request over rollups of a year of history, counted by the stream
+- insights (insights.py): a 90-day insights request over rollups of half a year of history, counted by the stream
   consumer, at two populations: the same requests and items read (O(days)), and p50;
 - cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client.
 Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="weekly visits of the one member whose item is sized (0 skips it); default %(default)s")
     parser.add_argument("--insights-members", type=int, default=insights.POPULATIONS[-1],
                         help="the larger population of the insights measurement (a 90-day request over rollups "
-                             f"of a year of history; the smaller is {insights.POPULATIONS[0]:,}); 0 skips it; "
+                             f"of half a year of history; the smaller is {insights.POPULATIONS[0]:,}); 0 skips it; "
                              "default %(default)s")
     parser.add_argument("--skip-paths", action="store_true",
                         help="do not run the user paths (scenario.py), to run other parts alone")

@@ -11,17 +11,19 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+from pynamodb.connection import Connection
 
 from loyalty.domain import insights as rules
 from loyalty.domain.campaigns import run_id_for
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store.models import CampaignRunItem
-from loyalty.store.transaction import TransientConflict, connection
+from loyalty.store.transaction import TransientConflict
 
 ROLLUP_KIND = "insights_rollup"
 SEEN_KIND = "insights_seen"
@@ -29,6 +31,14 @@ SEEN_KEPT = timedelta(days=3)  # longer than a stream keeps its records (24 hour
 MAX_TRANSACTION_ITEMS = 100
 _KEY_ATTRIBUTES = ("PK", "SK", "kind")
 _deserializer = TypeDeserializer()
+
+
+@cache
+def _client() -> Any:
+    """The low-level client: rollup attributes are named by the data (a day, a gap, a campaign), not by a model."""
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3,
+                      read_timeout_seconds=settings.dynamodb_read_timeout_seconds).client
 
 
 # --- stream records -----------------------------------------------------------------------------------
@@ -153,7 +163,7 @@ def add_counts(event_ids: list[str], counts: Mapping[rules.RollupKey, Mapping[st
     if len(items) > MAX_TRANSACTION_ITEMS:
         raise ValueError("too many items for one transaction")
     try:
-        connection().client.transact_write_items(TransactItems=items)
+        _client().transact_write_items(TransactItems=items)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
@@ -170,7 +180,7 @@ def add_counts(event_ids: list[str], counts: Mapping[rules.RollupKey, Mapping[st
 # --- reading ------------------------------------------------------------------------------------------
 
 def _query(pk: str, first_sk: str, last_sk: str) -> Iterable[dict[str, Any]]:
-    client = connection().client
+    client = _client()
     request: dict[str, Any] = {
         "TableName": get_settings().table_name,
         "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
