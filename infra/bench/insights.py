@@ -94,9 +94,11 @@ def _count_at_once(records: list[dict[str, Any]], timezone: str) -> None:
         fact = store.fact_of(record)
         if fact is not None:
             tally.count(fact.fact, timezone)
-    items = list(tally.items().items())
-    for n in range(0, len(items), store.MAX_TRANSACTION_ITEMS):
-        store.add_counts([], dict(items[n:n + store.MAX_TRANSACTION_ITEMS]), datetime.now(UTC))
+    for key, counts in tally.items().items():
+        names = sorted(counts)  # months of counts make items of hundreds of attributes: added a part at a time
+        for n in range(0, len(names), store.MAX_UPDATE_ATTRIBUTES):
+            part = {name: counts[name] for name in names[n:n + store.MAX_UPDATE_ATTRIBUTES]}
+            store.add_counts([], {key: part}, datetime.now(UTC))
 
 
 def measure_insights(driver: Driver, meter: Any, admin_token: str, log: Callable[[str], None],

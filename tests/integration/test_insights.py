@@ -287,3 +287,20 @@ def test_a_record_the_consumer_cannot_read_is_reported_for_a_retry(world, stream
     result = runtime.invoke("InsightsRollupFunction", {"Records": [broken]})
     assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert member and count == 1
+
+
+def test_a_batch_with_more_counts_for_one_day_than_one_update_takes_is_split_and_counted_whole(world):
+    from loyalty.domain import insights as rules
+    from loyalty.services.insights import roll_up
+    from loyalty.store import insights as store
+
+    day = utc("2026-09-30", 10)
+    facts = [store.StreamFact(f"evt-split-{n}", rules.LedgerFacts(
+        world.merchant_id, "scan", day, 10, world.locations[0], None,
+        {"n": 2, "first": (day - timedelta(days=n)).isoformat(), "prev": (day - timedelta(days=n)).isoformat()}))
+        for n in range(1, 2 * store.MAX_UPDATE_ATTRIBUTES)]
+    assert roll_up(facts) == len(facts)
+    assert roll_up(facts) == 0  # the same records again: counted before
+    counts = store.days(world.merchant_id, None, day.date(), day.date())[day.date()]
+    assert counts["visits"] == len(facts)
+    assert all(counts[f"g_{n}"] == 1 for n in range(1, 2 * store.MAX_UPDATE_ATTRIBUTES))

@@ -98,10 +98,13 @@ def roll_up(facts: Sequence[store.StreamFact]) -> int:
             pending.append((stream_fact, zone, single.items()))
     counted = 0
     while pending:
-        chunk, touched = [], set()
+        chunk: list = []
+        touched: dict = {}  # rollup item -> the counts the chunk adds to it
         for entry in pending:
-            more = touched | set(entry[2])
-            if chunk and len(chunk) + 1 + len(more) > store.MAX_TRANSACTION_ITEMS:
+            more = {key: names | set(entry[2].get(key, ())) for key, names in touched.items()}
+            more.update({key: set(names) for key, names in entry[2].items() if key not in touched})
+            if chunk and (len(chunk) + 1 + len(more) > store.MAX_TRANSACTION_ITEMS
+                          or any(len(names) > store.MAX_UPDATE_ATTRIBUTES for names in more.values())):
                 break
             chunk.append(entry)
             touched = more

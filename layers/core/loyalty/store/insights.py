@@ -29,6 +29,9 @@ ROLLUP_KIND = "insights_rollup"
 SEEN_KIND = "insights_seen"
 SEEN_KEPT = timedelta(days=3)  # longer than a stream keeps its records (24 hours), so any retry finds its marker
 MAX_TRANSACTION_ITEMS = 100
+# Counts one update adds: keeps its expression well under DynamoDB's 4 KB (and moto's parser, which recurses per
+# action, within its depth). A batch whose counts of one item would need more is split over transactions.
+MAX_UPDATE_ATTRIBUTES = 100
 _KEY_ATTRIBUTES = ("PK", "SK", "kind")
 _deserializer = TypeDeserializer()
 
@@ -156,12 +159,13 @@ def add_counts(event_ids: list[str], counts: Mapping[rules.RollupKey, Mapping[st
     """One transaction: each record's marker (written only if absent) and every rollup item's counts added.
 
     AlreadyCounted when a marker existed: nothing was written, and the caller counts again without those
-    records. At most ``MAX_TRANSACTION_ITEMS`` markers and items together."""
+    records. At most ``MAX_TRANSACTION_ITEMS`` markers and items together, and ``MAX_UPDATE_ATTRIBUTES`` counts
+    per item."""
     table = get_settings().table_name
     items = [_marker(table, event_id, now) for event_id in event_ids]
     items += [_update(table, key, values) for key, values in counts.items() if values]
-    if len(items) > MAX_TRANSACTION_ITEMS:
-        raise ValueError("too many items for one transaction")
+    if len(items) > MAX_TRANSACTION_ITEMS or any(len(values) > MAX_UPDATE_ATTRIBUTES for values in counts.values()):
+        raise ValueError("too much for one transaction")
     try:
         _client().transact_write_items(TransactItems=items)
     except ClientError as exc:
