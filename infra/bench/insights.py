@@ -49,19 +49,31 @@ def _records(merchant_id: str, locations: list[str], population: int, end: datet
     rng = random.Random(seed)
     start = end - timedelta(days=HISTORY_DAYS)
     writes: list[tuple[datetime, dict[str, Any]]] = []
+    members: list[tuple[Member, list[tuple[datetime, str]]]] = []
     for _ in range(population):
         joined = start + timedelta(seconds=rng.randrange(HISTORY_DAYS * 86_400))
         member = Member(member_id=ids.new_id("mem"), merchant_id=merchant_id, token_hash="0" * 64,
                         created_at=joined)
         writes.append((joined, store.with_index_keys(store._to_item(member), "Europe/Warsaw").serialize()))
-        at = joined
+        visits, at = [], joined
         for _ in range(rng.randint(*VISITS_PER_MEMBER)):
             at += timedelta(days=rng.expovariate(1 / 20), hours=rng.random())
-            if at >= end:
-                break
+            if at < end:
+                visits.append((at, rng.choice(locations)))
+        members.append((member, visits))
+    # A café has visitors every day at each of its places: both shops' rollups then cover the same days.
+    members.sort(key=lambda pair: pair[0].created_at)
+    for day in range(1, HISTORY_DAYS):
+        noon = start + timedelta(days=day, hours=12 - start.hour)
+        joined_by = [pair for pair in members if pair[0].created_at < noon]
+        for location in locations:
+            if joined_by and noon < end:
+                rng.choice(joined_by)[1].append((noon, location))
+    for member, visits in members:
+        for at, location in sorted(visits):
             amount = rng.choice([None, rng.randrange(800, 6_000)])
             entry = LedgerEntry(ids.new_id("led"), member.member_id, merchant_id, at, "scan", 10, 1,
-                                (LedgerLine("visit", 10, 1, "Visit"),), ids.new_id("scn"), rng.choice(locations),
+                                (LedgerLine("visit", 10, 1, "Visit"),), ids.new_id("scn"), location,
                                 amount, insights.visit_facts(member, at))
             writes.append((at, store._ledger_item(entry).serialize()))
             member.visit_count += 1
@@ -107,7 +119,7 @@ def measure_insights(driver: Driver, meter: Any, admin_token: str, log: Callable
 
     runs = []
     end = datetime.now(UTC)
-    last = (end - timedelta(hours=1)).astimezone(UTC).date()
+    last = (end - timedelta(days=1)).astimezone(UTC).date()  # yesterday: a whole day
     first = last - timedelta(days=RANGE_DAYS - 1)
     for population in populations:
         world = create_world(driver, admin_token, name=f"Kawiarnia insights {population}")
