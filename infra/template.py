@@ -7,6 +7,7 @@ index cannot exist in one place and be missing in another.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,48 @@ def queue_event_sources(template: dict[str, Any]) -> list[QueueEventSource]:
                 function_logical_id=logical_id, event_name=str(event_name), queue_logical_id=queue["Fn::GetAtt"][0],
                 batch_size=int(props.get("BatchSize", 10)),
                 reports_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                enabled=props.get("Enabled") is not False,
+            ))
+    return sources
+
+
+@dataclass(frozen=True)
+class StreamEventSource:
+    """A function's DynamoDB event: Lambda reads the table's stream and invokes the function with batches."""
+
+    function_logical_id: str
+    event_name: str
+    table_logical_id: str
+    starting_position: str = "TRIM_HORIZON"
+    batch_size: int = 100
+    reports_batch_item_failures: bool = False
+    maximum_retry_attempts: int = -1  # -1: until the record expires, as Lambda's default
+    filter_patterns: tuple[dict[str, Any], ...] = ()
+    on_failure_queue_logical_id: str | None = None
+    enabled: bool = True
+
+
+def stream_event_sources(template: dict[str, Any]) -> list[StreamEventSource]:
+    sources = []
+    for logical_id in resources_of_type(template, SERVERLESS_FUNCTION):
+        for event_name, event in (function_properties(template, logical_id).get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") != "DynamoDB":
+                continue
+            props = event.get("Properties") or {}
+            stream = props.get("Stream")
+            if not (isinstance(stream, dict) and "Fn::GetAtt" in stream):
+                raise ValueError(f"{logical_id}.{event_name}: Stream must be !GetAtt <table>.StreamArn")
+            filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+            failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            sources.append(StreamEventSource(
+                function_logical_id=logical_id, event_name=str(event_name), table_logical_id=stream["Fn::GetAtt"][0],
+                starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
+                batch_size=int(props.get("BatchSize", 100)),
+                reports_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                filter_patterns=tuple(json.loads(f["Pattern"]) for f in filters if isinstance(f, dict)),
+                on_failure_queue_logical_id=failure["Fn::GetAtt"][0]
+                if isinstance(failure, dict) and "Fn::GetAtt" in failure else None,
                 enabled=props.get("Enabled") is not False,
             ))
     return sources

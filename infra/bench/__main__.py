@@ -1,7 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
 `python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
-[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--dashboard-loads N] [--json PATH]`
+[--rules-members N] [--rules-weeks N] [--insights-members N] [--skip-paths] [--import-runs N] [--dashboard-loads N]
+[--json PATH]`
 (what `make bench` runs)
 measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
@@ -15,6 +16,8 @@ measures the following and exits 1 when any figure fails its verdict:
 - program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
   two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
   upkeep job (points expiry, tier downgrades) at two populations with the same members due;
+- insights (insights.py): a 90-day insights request over rollups of half a year of history, counted by the stream
+  consumer, at two populations: the same requests and items read (O(days)), and p50;
 - cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client;
 - the owner's dashboard (dashboard.py): bytes of a first load and the time until every chart is drawn, in headless
   Chromium against the local stack.
@@ -38,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import campaign_runs, coldstart, dashboard, hotkeys, report, rules, scenario
+from infra.bench import campaign_runs, coldstart, dashboard, hotkeys, insights, report, rules, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -91,6 +94,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "0 skips it; default %(default)s")
     parser.add_argument("--rules-weeks", type=int, default=rules.WEEKS,
                         help="weekly visits of the one member whose item is sized (0 skips it); default %(default)s")
+    parser.add_argument("--insights-members", type=int, default=insights.POPULATIONS[-1],
+                        help="the larger population of the insights measurement (a 90-day request over rollups "
+                             f"of half a year of history; the smaller is {insights.POPULATIONS[0]:,}); 0 skips it; "
+                             "default %(default)s")
     parser.add_argument("--skip-paths", action="store_true",
                         help="do not run the user paths (scenario.py), to run other parts alone")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
@@ -141,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     hot_keys: dict | None = None
     campaigns: dict | None = None
     rules_figures: dict | None = None
+    insights_figures: dict | None = None
     try:
         import boto3
 
@@ -178,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                                            args.rules_weeks)
             summaries += [summarize(op) for op in measured.operations]
             rules_figures = measured.figures
+        if args.insights_members > 0:
+            sizes = tuple(sorted({min(insights.POPULATIONS[0], args.insights_members), args.insights_members}))
+            insights_figures = insights.measure_insights(driver, meter, env["LOYALTY_ADMIN_TOKEN"], log, sizes)
         meter.uninstall()
         close = getattr(api, "close", None)
         if close:
@@ -195,12 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         dashboard_figures = dashboard.measure_dashboard(args.dashboard_loads, log)
     verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
                               paths.segment_recounts, rules_figures)
+    verdicts += insights.verdicts(insights_figures)
     verdicts += dashboard.verdicts(dashboard_figures)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
                 "campaign_members": args.campaign_members, "rules_members": args.rules_members,
-                "rules_weeks": args.rules_weeks, "skip_paths": args.skip_paths,
-                "import_runs": args.import_runs, "dashboard_loads": args.dashboard_loads,
-                "stock_moto": args.stock_moto, "python": sys.version.split()[0],
+                "rules_weeks": args.rules_weeks, "insights_members": args.insights_members,
+                "skip_paths": args.skip_paths, "import_runs": args.import_runs,
+                "dashboard_loads": args.dashboard_loads, "stock_moto": args.stock_moto,
+                "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
     results = {
@@ -236,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "hot_keys": hot_keys,
         "campaign_runs": campaigns,
         "program_rules": rules_figures,
+        "insights": insights_figures,
         "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
         "dashboard": dashboard_figures,

@@ -11,7 +11,8 @@ of the emulator (DynamoDB's own latency does not grow with the table), and it wo
 handler time the benchmark reports. `install_transaction_patch()` keeps moto's behaviour, including
 the all-or-nothing rollback, but backs up only the items the transaction names; EmbeddedDynamoDB
 installs it unless asked not to, so the local server, the tests and the benchmark all see
-transactions cost what they touch.
+transactions cost what they touch. A cancelled transaction also takes back the stream records of the writes
+moto had applied before the failing condition (moto's own rollback restores them with its table copy).
 
 moto also makes a Query reply cost far more than what it returns: it projects every item of an
 index by converting the whole item to JSON once per projected attribute, then serializes the reply
@@ -247,6 +248,19 @@ def _restore_backups(backups: list[tuple[Any, Any, Any, Any]]) -> None:
             table.items[hash_value][range_value] = item
 
 
+def _stream_positions(backups: list[tuple[Any, Any, Any, Any]]) -> list[tuple[Any, int]]:
+    """How many records each touched table's stream holds before the transaction."""
+    tables = {id(table): table for table, *_ in backups}.values()
+    return [(table.stream_shard, len(table.stream_shard.items)) for table in tables if table.stream_shard is not None]
+
+
+def _restore_stream_positions(positions: list[tuple[Any, int]]) -> None:
+    # moto records a stream record for each write as it applies it; a cancelled transaction wrote nothing, so the
+    # records of the writes it applied before the failing condition must not reach a stream consumer either.
+    for shard, length in positions:
+        del shard.items[length:]
+
+
 _query_patch_installed = False
 
 
@@ -305,10 +319,12 @@ def install_transaction_patch() -> None:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         backups = _backup_touched_items(self, transact_items)
+        streamed = _stream_positions(backups)
         try:
             original(self, transact_items)
         except BaseException:
             _restore_backups(backups)
+            _restore_stream_positions(streamed)
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items

@@ -1,5 +1,6 @@
 """The local stack: reads template.yaml and wires DynamoDB, Lambda, the HTTP API, the scheduler, the
-queues, mail and the clock; seeds demo data and prints the banner for `make run` (`python -m infra.local`).
+queues, the table's stream, mail and the clock; seeds demo data and prints the banner for `make run`
+(`python -m infra.local`).
 
 Tests use `start_local_stack()`. A new emulated service is started and stopped here, next to the
 scheduler, and its local-only routes join the others in `_local_routes`.
@@ -25,7 +26,8 @@ from infra.local.lambda_runtime import LambdaRuntime
 from infra.local.mail import LocalMail
 from infra.local.queues import LocalQueues
 from infra.local.scheduler import Scheduler, rate_seconds
-from infra.template import ROOT, ensure_table, schedule_events
+from infra.local.streams import LocalStreams
+from infra.template import ROOT, TABLE_LOGICAL_ID, ensure_table, schedule_events
 
 DEFAULT_TABLE_NAME = "bywalec-local"
 DEFAULT_PORT = 3000
@@ -46,6 +48,7 @@ class LocalStack:
     scheduler: Scheduler
     clock: LocalClock
     queues: LocalQueues
+    streams: LocalStreams
     mail: LocalMail
     table_name: str
     dynamodb_endpoint: str
@@ -64,6 +67,7 @@ class LocalStack:
             self._server.close()
             self._server = None
         self.scheduler.stop()
+        self.streams.stop()
         self.queues.stop()
         self.runtime.close()
         if self._dynamodb is not None:
@@ -175,10 +179,15 @@ def start_local_stack(
             previous.setdefault(key, os.environ.get(key))
             os.environ[key] = value
         _forget_cached_settings()
+        # The table's stream feeds its consumers (the insights rollups) the way Lambda's event source mapping does.
+        streams = LocalStreams(runtime.template, runtime, runtime.region, {TABLE_LOGICAL_ID: env["TABLE_NAME"]},
+                               endpoint_url=endpoint, queue_urls=queues.urls,
+                               queue_endpoint_url=env["AWS_ENDPOINT_URL_SQS"])
+        streams.create()
         mail = LocalMail(runtime.region, env.get("SENDER_EMAIL"), clock.now, endpoint_url=env["AWS_ENDPOINT_URL_SESV2"])
         mail.start()
         scheduler = Scheduler(schedule_events(runtime.template), runtime, clock, runtime.region,
-                              drain_queues=queues.drain)
+                              drain_queues=lambda: [*queues.drain(), *streams.drain()])
         api = HttpApi(runtime, _local_routes(clock, scheduler, mail))
     except BaseException:
         server.close()
@@ -190,6 +199,7 @@ def start_local_stack(
 
     server.serve(api)
     queues.start()
+    streams.start()
     if run_schedules:
         scheduler.start()
     stack = LocalStack(
@@ -201,6 +211,7 @@ def start_local_stack(
         scheduler=scheduler,
         clock=clock,
         queues=queues,
+        streams=streams,
         mail=mail,
         table_name=env["TABLE_NAME"],
         dynamodb_endpoint=endpoint,

@@ -70,6 +70,8 @@ def _requests(world, intruder):
         ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs"): (
             f"/v1/merchants/{m}/campaigns/{campaign}/runs", None),
         ("GET", "/v1/merchants/{merchantId}/feedback"): (f"/v1/merchants/{m}/feedback?rating=2", None),
+        ("GET", "/v1/merchants/{merchantId}/insights"): (
+            f"/v1/merchants/{m}/insights?locationId={world.locations[0]}", None),
     }
 
 

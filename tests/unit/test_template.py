@@ -74,11 +74,13 @@ EXPECTED_ROUTES = {
     ("PATCH", "/v1/merchants/{merchantId}/campaigns/{campaignId}", "CampaignsFunction"),
     ("POST", "/v1/merchants/{merchantId}/campaigns/{campaignId}/preview", "CampaignsFunction"),
     ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs", "CampaignsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/insights", "InsightsFunction"),
 }
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "PosFunction", "RedeemFunction", "ReferralFunction",
     "CardFunction", "RewardExpiryFunction", "MemberUpkeepFunction", "SenderFunction", "CampaignsFunction",
+    "InsightsFunction", "InsightsRollupFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}

@@ -179,6 +179,8 @@ class LedgerEntry:
     lines: tuple[LedgerLine, ...]
     ref: str | None = None
     location_id: str | None = None
+    spend: int | None = None  # minor units: a sale's amount, or minus a refund's
+    visit: dict[str, Any] | None = None  # a counted visit's facts for the insights rollups (domain/insights.py)
 
     @property
     def label(self) -> str:

@@ -69,7 +69,8 @@ class MemberPlan:
 
     # -- balance and stamps ------------------------------------------------------------------------
     def record(self, kind: str, lines: list[LedgerLine] | tuple[LedgerLine, ...], *, ref: str | None = None,
-               location_id: str | None = None, earned: bool = False) -> LedgerEntry | None:
+               location_id: str | None = None, earned: bool = False, spend: int | None = None,
+               visit: dict | None = None) -> LedgerEntry | None:
         points = sum(line.points for line in lines)
         stamps = sum(line.stamps for line in lines)
         if not lines:
@@ -77,7 +78,7 @@ class MemberPlan:
         # Entries of one change are a millisecond apart, in the order they happened (points expired, then the scan).
         at = self.now + timedelta(milliseconds=len(self.ledger))
         entry = LedgerEntry(ids.new_id("led"), self.member.member_id, self.member.merchant_id, at, kind,
-                            points, stamps, tuple(lines), ref, location_id)
+                            points, stamps, tuple(lines), ref, location_id, spend, visit)
         self.ledger.append(entry)
         self._add("balance", points)
         self._add("stamps", stamps)

@@ -104,7 +104,8 @@ def record_refund(caller: Caller, merchant_id: str, event: RefundEvent, once: Ex
         plan = MemberPlan(member, now, merchant)
         plan.settle_due()
         label = f"Refund {format_money(event.amount, merchant.currency)}"
-        plan.record("refund", [LedgerLine("refund", -points, 0, label)], ref=event.refund_id)
+        plan.record("refund", [LedgerLine("refund", -points, 0, label)], ref=event.refund_id,
+                    location_id=receipt.location_id, spend=-event.amount)
         plan.reverse_earned(points, receipt.earned_month)  # the tier counts points earned net of refunds
         reply = RefundResult(refund_id=event.refund_id, points_reversed=points, balance=plan.member.balance)
         plan.other_items.append(receipts.refund_update(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from loyalty import telemetry
-from loyalty.domain import ids, tokens
+from loyalty.domain import ids, insights, tokens
 from loyalty.domain.access import (
     MEMBER,
     OWNER,
@@ -177,7 +177,9 @@ def _record_visit(merchant: Merchant, load, location_id: str, *, amount: int | N
         if surprise:
             awarded.append(surprise)
             lines.append(surprise)
-        plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True)
+        # The entry carries the sale and, for a counted visit, what the insights rollups count it by.
+        plan.record("scan", lines, ref=scan_id, location_id=location_id, earned=True, spend=amount or None,
+                    visit=insights.visit_facts(member, now) if counts else None)
         plan.earn(award.earned_points)
         if award.promotion_id:
             plan.set("promotion_day", promotion_day)

@@ -314,3 +314,28 @@ def recount_index(merchant_id: str, started_iso: str) -> tuple[str, str]:
 
 def merchant_of_recount_entry(gsi1sk: str) -> str:
     return gsi1sk.rsplit("#", 1)[1]
+
+
+# --- Insights ---------------------------------------------------------------------------------------
+# Rollups kept by the stream consumer: per merchant and scope (the whole business, or one location), one item
+# per local day and (whole business only) one per local month, so a range of days is one Query of one partition.
+INSIGHTS_ALL = "ALL"
+
+
+def insights_partition(merchant_id: str, location_id: str | None = None) -> str:
+    return f"MERCHANT#{merchant_id}#INSIGHTS#{f'LOC#{location_id}' if location_id else INSIGHTS_ALL}"
+
+
+def insights_day(merchant_id: str, location_id: str | None, day: str) -> tuple[str, str]:
+    """``day`` is the merchant-local ``YYYY-MM-DD``."""
+    return insights_partition(merchant_id, location_id), f"DAY#{day}"
+
+
+def insights_month(merchant_id: str, month: str) -> tuple[str, str]:
+    """``month`` is the merchant-local ``YYYY-MM``; whole-business figures only."""
+    return insights_partition(merchant_id), f"MONTH#{month}"
+
+
+def insights_record_seen(event_id: str) -> tuple[str, str]:
+    """A stream record the rollups already count: written in the same transaction as its counts."""
+    return f"INSIGHTS_SEEN#{event_id}", "SEEN"

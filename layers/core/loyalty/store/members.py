@@ -155,7 +155,7 @@ def _ledger_item(entry: LedgerEntry) -> LedgerItem:
     return LedgerItem(
         pk, sk, entry_id=entry.entry_id, member_id=entry.member_id, merchant_id=entry.merchant_id, at=entry.at,
         entry_kind=entry.kind, points=entry.points, stamps=entry.stamps, ref=entry.ref,
-        location_id=entry.location_id,
+        location_id=entry.location_id, spend=entry.spend, visit=entry.visit,
         lines=[{"kind": ln.kind, "points": ln.points, "stamps": ln.stamps, "label": ln.label} for ln in entry.lines],
     )
 
@@ -166,7 +166,8 @@ def _to_ledger_entry(item: LedgerItem) -> LedgerEntry:
         for line in (item.lines or [])
     )
     return LedgerEntry(item.entry_id, item.member_id, item.merchant_id, item.at, item.entry_kind,
-                       int(item.points), int(item.stamps), lines, item.ref, item.location_id)
+                       int(item.points), int(item.stamps), lines, item.ref, item.location_id,
+                       int(item.spend) if item.spend is not None else None, item.visit)
 
 
 # --- write specs ------------------------------------------------------------------------------------

@@ -237,6 +237,10 @@ class LedgerItem(LoyaltyItem, discriminator="ledger"):
     lines = ListAttribute(default=list)
     ref = UnicodeAttribute(null=True)
     location_id = UnicodeAttribute(null=True)
+    spend = NumberAttribute(null=True)  # minor units: a sale's amount, or minus a refund's (insights)
+    # A counted visit (scan entries only): what the insights rollups need to count distinct visitors, returns,
+    # cohorts and churn without reading the member: {prev, first, n, joined, campaigns} (see domain/insights.py).
+    visit = JSONAttribute(null=True)
 
 
 class FeedbackItem(LoyaltyItem, discriminator="feedback"):
@@ -397,3 +401,12 @@ class CampaignRunItem(LoyaltyItem, discriminator="campaign_run"):
     skipped_frequency_cap = NumberAttribute(default=0)
     skipped_quiet_hours = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+
+
+class InsightsRollupItem(LoyaltyItem, discriminator="insights_rollup"):
+    """Counts of one merchant, scope and local day or month; its attributes are named by domain/insights.py and
+    written by store/insights.py (ADD only)."""
+
+
+class InsightsSeenItem(LoyaltyItem, discriminator="insights_seen"):
+    """A stream record the insights rollups counted (see store/insights.py); TTL removes it after a few days."""
