@@ -67,11 +67,14 @@ EXPECTED_ROUTES = {
     ("PATCH", "/v1/merchants/{merchantId}/campaigns/{campaignId}", "CampaignsFunction"),
     ("POST", "/v1/merchants/{merchantId}/campaigns/{campaignId}/preview", "CampaignsFunction"),
     ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs", "CampaignsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/imports", "ImportsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/imports/{importId}", "ImportsFunction"),
 }
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "PosFunction", "RedeemFunction", "ReferralFunction",
     "CardFunction", "RewardExpiryFunction", "MemberUpkeepFunction", "SenderFunction", "CampaignsFunction",
+    "ImportsFunction", "ImportWorkerFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -80,6 +83,7 @@ INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
 DYNAMODB_DATA_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:TransactGetItems",
+    "dynamodb:BatchWriteItem",  # an import's file, kept in slices
 }
 
 
@@ -231,6 +235,7 @@ def test_function_policies_name_only_dynamodb_data_actions_on_the_table_and_its_
 
 
 MESSAGE_QUEUE_ARN = {"Fn::GetAtt": ["MessageQueue", "Arn"]}
+IMPORT_QUEUE_ARN = {"Fn::GetAtt": ["ImportQueue", "Arn"]}
 SES_IDENTITY_ARN = {"Fn::If": [
     "HasSenderIdentity",
     {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
@@ -239,10 +244,11 @@ SES_IDENTITY_ARN = {"Fn::If": [
 
 
 def test_messaging_grants_name_their_resource(template):
-    """Email only from the configured SES identity, queueing only to the message queue; an SMS to a phone
+    """Email only from the configured SES identity, queueing only to the message or the import queue; an SMS to a phone
     number has no resource ARN, so sns:Publish is the one grant on "*", and only the sender has it."""
     allowed = {("ses:SendEmail", json.dumps(SES_IDENTITY_ARN)),
-               ("sqs:SendMessage", json.dumps(MESSAGE_QUEUE_ARN)), ("sns:Publish", json.dumps("*"))}
+               ("sqs:SendMessage", json.dumps(MESSAGE_QUEUE_ARN)), ("sns:Publish", json.dumps("*")),
+               ("sqs:SendMessage", json.dumps(IMPORT_QUEUE_ARN))}
     for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
         for statement in policy_statements(template, logical_id):
             for action in as_list(statement["Action"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 
@@ -17,6 +18,11 @@ from loyalty.settings import get_settings
 def caller(router: Router) -> Caller:
     """Who is calling: resolved once per request, before the route runs (see resolver.lambda_handler_for)."""
     return router.context["caller"]
+
+
+def file_body(router: Router) -> bytes:
+    """The body of a file route (resolver.FileBody), as the client sent it."""
+    return base64.b64decode(router.current_event.body or "")
 
 
 def base_url(router: Router) -> str:
