@@ -242,8 +242,10 @@ def test_wrong_media_type_non_utf8_and_a_6_mb_body_are_refused(world, import_que
     assert upload(world, "phone\n+48600100200\n", content_type="text/plain").status == 415
     latin = upload(world, "phone,name\n+48600100200,Zo\u017cka\n".encode("cp1250"))
     assert latin.status == 422 and "UTF-8" in latin.json["error"]["message"]
-    big = upload(world, "phone\n" + "+48600100200\n" * (6 * 1024 * 1024 // 13))
+    big = upload(world, "phone\n" + "+48600100200\n" * (6 * 1024 * 1024 // 13))  # API Gateway's limit
     assert (big.status, big.error_code) == (413, "payload_too_large")
+    over = upload(world, "phone\n" + "+48600100200\n" * (5_500_000 // 13))  # reaches the function
+    assert (over.status, over.error_code) == (413, "payload_too_large") and "5 MB" in over.json["error"]["message"]
     assert import_queue.take() == []
 
 
