@@ -1,7 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
 `python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
-[--rules-members N] [--rules-weeks N] [--skip-paths] [--import-runs N] [--json PATH]` (what `make bench` runs)
+[--rules-members N] [--rules-weeks N] [--csv-import-rows N] [--skip-paths] [--import-runs N] [--json PATH]`
+(what `make bench` runs)
 measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
   embedded moto DynamoDB: per operation, DynamoDB requests by API name, items written, write and read
@@ -14,7 +15,10 @@ measures the following and exits 1 when any figure fails its verdict:
 - program rules (rules.py): member scans under tiers, promotions, item points, expiry and surprises at
   two populations, one member's item after a year of weekly visits, POS sales and refunds, and the
   upkeep job (points expiry, tier downgrades) at two populations with the same members due;
-- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client.
+- CSV member import (csv_import.py): rows per second of the import worker on a realistic file, and the
+  projected time for 200,000 rows;
+- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client
+  (`--import-runs`: Python module imports, not the CSV import).
 Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
 Figures and verdicts are printed (report.py) and written as JSON.
 
@@ -35,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import campaign_runs, coldstart, hotkeys, report, rules, scenario
+from infra.bench import campaign_runs, coldstart, csv_import, hotkeys, report, rules, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -88,10 +92,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "0 skips it; default %(default)s")
     parser.add_argument("--rules-weeks", type=int, default=rules.WEEKS,
                         help="weekly visits of the one member whose item is sized (0 skips it); default %(default)s")
+    parser.add_argument("--csv-import-rows", type=int, default=csv_import.DEFAULT_ROWS,
+                        help="rows of the CSV member-import file run through the import worker (0 skips); "
+                             "default %(default)s")
     parser.add_argument("--skip-paths", action="store_true",
                         help="do not run the user paths (scenario.py), to run other parts alone")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
-                        help="paired cold-import runs per handler (0 skips); default %(default)s")
+                        help="paired cold-start runs per handler: Python module imports, not the CSV member "
+                             "import (0 skips); default %(default)s")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json",
                         help="where to write the figures (default: bench-results.json at the repository root)")
     parser.add_argument("--stock-moto", action="store_true",
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     hot_keys: dict | None = None
     campaigns: dict | None = None
     rules_figures: dict | None = None
+    csv_figures: dict | None = None
     try:
         import boto3
 
@@ -173,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
                                            args.rules_weeks)
             summaries += [summarize(op) for op in measured.operations]
             rules_figures = measured.figures
+        if args.csv_import_rows > 0:
+            csv_figures = csv_import.measure_csv_import(driver, meter, env["LOYALTY_ADMIN_TOKEN"],
+                                                        args.csv_import_rows, log)
         meter.uninstall()
         close = getattr(api, "close", None)
         if close:
@@ -186,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         cold = coldstart.measure_cold_starts(args.import_runs, log)
     verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
                               paths.segment_recounts, rules_figures)
+    verdicts += csv_import.verdicts(csv_figures)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
                 "campaign_members": args.campaign_members, "rules_members": args.rules_members,
-                "rules_weeks": args.rules_weeks, "skip_paths": args.skip_paths,
+                "rules_weeks": args.rules_weeks, "csv_import_rows": args.csv_import_rows,
+                "skip_paths": args.skip_paths,
                 "import_runs": args.import_runs, "stock_moto": args.stock_moto, "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
@@ -222,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "hot_keys": hot_keys,
         "campaign_runs": campaigns,
         "program_rules": rules_figures,
+        "csv_import": csv_figures,
         "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
         "figures": verdicts,

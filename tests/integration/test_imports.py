@@ -141,7 +141,7 @@ def test_bad_rows_are_reported_with_their_numbers_and_the_rest_is_imported(world
         f"{new_phone()},,,,2999-01-01",        # 6 a future visit
         ",,,,",                                # blank: skipped, keeps its number
         f"{good},,7,,",                        # 8 repeats row 1
-        f",bad@,1,,",                          # 9 bad email
+        ",bad@,1,,",                          # 9 bad email
     ]) + "\n"
     result = imported(world, import_queue, runtime, csv)
     assert (result["rows"], result["imported"], result["failed"]) == (8, 1, 7)
@@ -187,29 +187,31 @@ def test_a_redelivered_chunk_applies_no_row_twice_and_counts_once(world, import_
 def test_a_chunk_that_failed_halfway_finishes_on_its_retry(world, import_queue, runtime, monkeypatch):
     from loyalty.services import import_worker
 
-    phones = [new_phone() for _ in range(4)]
-    reply = upload(world, "phone,points\n" + "".join(f"{p},10\n" for p in phones))
+    regulars = [world.enroll() for _ in range(4)]
+    before = [world.profile(m)["points"]["balance"] for m in regulars]
+    reply = upload(world, "phone,points\n" + "".join(f"{m.phone},10\n" for m in regulars))
     (split,) = import_queue.take()
     runtime.invoke(WORKER, lambda_event([split], "arn:aws:sqs:eu-central-1:123:imports", "eu-central-1"))
-    original = import_worker.apply_row
-    applied = []
+    original = import_worker._merge
+    merged = []
 
-    def crash_on_the_third(import_id, merchant, row, now):
-        if len(applied) == 2:
+    def crash_on_the_third(*args, **kwargs):
+        if len(merged) == 2:
             raise RuntimeError("the container died")
-        applied.append(row.row)
-        return original(import_id, merchant, row, now)
+        merged.append(original(*args, **kwargs))
+        return merged[-1]
 
-    monkeypatch.setattr(import_worker, "apply_row", crash_on_the_third)
+    monkeypatch.setattr(import_worker, "_merge", crash_on_the_third)
     (chunk,) = import_queue.take()
     event = lambda_event([chunk], "arn:aws:sqs:eu-central-1:123:imports", "eu-central-1")
     assert runtime.invoke(WORKER, event) == {"batchItemFailures": [{"itemIdentifier": chunk["MessageId"]}]}
     assert status(world, reply.json["importId"])["status"] == "running"
-    monkeypatch.setattr(import_worker, "apply_row", original)
+    monkeypatch.setattr(import_worker, "_merge", original)
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
     assert runtime.invoke(WORKER, event) == {"batchItemFailures": []}
-    assert [find(world, phone=p)["points"]["balance"] for p in phones] == [10, 10, 10, 10]
-    assert status(world, reply.json["importId"])["imported"] == 4
+    assert [world.profile(m)["points"]["balance"] for m in regulars] == [b + 10 for b in before]
+    result = status(world, reply.json["importId"])
+    assert (result["status"], result["merged"]) == ("done", 4)
 
 
 def test_a_mapping_names_the_columns_of_another_system(world, import_queue, runtime):
@@ -280,3 +282,27 @@ def test_a_100000_row_file_is_accepted_and_split_into_chunks_within_the_message_
     runtime.invoke(WORKER, lambda_event([first], "arn:aws:sqs:eu-central-1:123:imports", "eu-central-1"))
     progress = status(world, reply.json["importId"])
     assert (progress["status"], progress["imported"]) == ("running", 250)
+
+
+def test_two_deliveries_of_one_chunk_at_once_apply_each_row_once(world, import_queue, runtime):
+    """SQS may hand one message to two workers: the loser's batch fails on the rows' records and each of its
+    rows then finds the winner's record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from loyalty.services import import_worker
+
+    phones = [new_phone() for _ in range(12)]
+    regular = world.enroll()
+    reply = upload(world, "phone,points\n" + "".join(f"{p},7\n" for p in [*phones, regular.phone]))
+    (split,) = import_queue.take()
+    runtime.invoke(WORKER, lambda_event([split], "arn:aws:sqs:eu-central-1:123:imports", "eu-central-1"))
+    (chunk,) = import_queue.take()
+    body = json.loads(chunk["Body"])
+    before = world.profile(regular)["points"]["balance"]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: import_worker.apply_chunk(body), range(2)))
+    assert results == [{"imported": 12, "merged": 1}] * 2
+    assert [find(world, phone=p)["points"]["balance"] for p in phones] == [7] * 12
+    assert world.profile(regular)["points"]["balance"] == before + 7
+    result = status(world, reply.json["importId"])
+    assert (result["status"], result["imported"], result["merged"]) == ("done", 12, 1)

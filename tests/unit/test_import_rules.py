@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date
 
 import pytest
-
 from loyalty.domain import imports as rules
 from loyalty.domain.errors import ValidationFailed
 from loyalty.domain.identity import country_of_timezone

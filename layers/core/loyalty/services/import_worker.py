@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -81,19 +82,16 @@ def apply_chunk(body: dict, *, receive_count: int = 1) -> dict:
     merchant = load_merchant(job.merchant_id)
     rows = [_from_wire(data) for data in body["rows"]]
     # A chunk received before may have applied some rows: their records say how (a first delivery reads none).
-    done = store.row_records(job.import_id, [row.row for row in rows if isinstance(row, rules.ImportRow)]) \
+    records = store.row_records(job.import_id, [row.row for row in rows if isinstance(row, rules.ImportRow)]) \
         if receive_count > 1 else {}
-    counts: Counter[str] = Counter()
-    errors = []
-    now = clock.now()
     for row in rows:
         if isinstance(row, rules.RowFailure):
-            record = store.RowRecord(job.import_id, row.row, store.FAILED, message=row.message)
-        else:
-            record = done.get(row.row) or apply_row(job.import_id, merchant, row, now)
-        counts[record.outcome] += 1
-        if record.outcome == store.FAILED:
-            errors.append({"row": record.row, "message": record.message})
+            records[row.row] = store.RowRecord(job.import_id, row.row, store.FAILED, message=row.message)
+    pending = [row for row in rows if row.row not in records]
+    records.update(_apply_rows(job.import_id, merchant, pending, clock.now()))
+    counts = Counter(record.outcome for record in records.values())
+    errors = [{"row": record.row, "message": record.message}
+              for record in sorted(records.values(), key=lambda r: r.row) if record.outcome == store.FAILED]
     if store.record_chunk(job, int(body["chunk"]), dict(counts), errors):
         telemetry.count("MembersImported", counts[store.IMPORTED])
         telemetry.count("MembersMerged", counts[store.MERGED])
@@ -102,19 +100,61 @@ def apply_chunk(body: dict, *, receive_count: int = 1) -> dict:
     return dict(counts)
 
 
-def apply_row(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime) -> store.RowRecord:
-    """One row applied (or refused) once; returns its record, this call's or an earlier delivery's."""
-    for _ in range(ROW_ATTEMPTS):
+def _apply_rows(import_id: str, merchant: Merchant, rows: list[rules.ImportRow],
+                now: datetime) -> dict[int, store.RowRecord]:
+    """The chunk's rows, read together: the members their phones and emails belong to in one batch read, new
+    members written several to a transaction. Whatever changed meanwhile (a batch that lost a condition, a
+    member that moved) is done again row by row, reading afresh."""
+    owners = _owners_of(merchant.merchant_id, rows)
+    members = member_store.get_members([owner for found in owners.values() for owner in found])
+    records: dict[int, store.RowRecord] = {}
+    batch: list[store.NewMember] = []
+    batch_items = 0
+
+    def flush() -> None:
+        nonlocal batch, batch_items
+        if not batch:
+            return
         try:
-            owners = _owners(merchant.merchant_id, row)
-            if len(owners) > 1:
-                record = store.RowRecord(import_id, row.row, store.FAILED, message=(
-                    "The phone belongs to one member and the email to another; fix the row or the members."))
-                store.refuse_row(record)
-                return record
-            if owners:
-                return _merge(import_id, merchant, row, owners.pop(), now)
-            return _create(import_id, merchant, row, now)
+            store.add_members(batch, timezone=merchant.timezone)
+            records.update({new.record.row: new.record for new in batch})
+        except (ConditionFailed, TransientConflict):
+            for new in batch:  # one of them lost (joined meanwhile, a code collided): each on its own
+                records[new.record.row] = apply_row(import_id, merchant, _row_of[new.record.row], now)
+        batch, batch_items = [], 0
+
+    _row_of = {row.row: row for row in rows}
+    for row in rows:
+        found = owners[row.row]
+        if len(found) == 1 and next(iter(found)) in members:
+            records[row.row] = _with_retries(import_id, merchant, row, now, first=lambda row=row, found=found: _merge(
+                import_id, merchant, row, members[next(iter(found))], now))
+        elif found:
+            records[row.row] = apply_row(import_id, merchant, row, now)
+        else:
+            new = _new_member(import_id, merchant, row, now)
+            items = len(new.transaction(merchant.timezone))
+            if batch_items + items > store.MAX_TRANSACTION_ITEMS:
+                flush()
+            batch.append(new)
+            batch_items += items
+    flush()
+    return records
+
+
+def apply_row(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime) -> store.RowRecord:
+    """One row applied (or refused) once, reading what it needs; returns its record, this call's or an earlier
+    delivery's."""
+    return _with_retries(import_id, merchant, row, now)
+
+
+def _with_retries(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime,
+                  first: Callable[[], store.RowRecord] | None = None) -> store.RowRecord:
+    for attempt in range(ROW_ATTEMPTS):
+        try:
+            if attempt == 0 and first is not None:
+                return first()
+            return _apply_one(import_id, merchant, row, now)
         except TransientConflict:
             continue
         except ConditionFailed as lost:
@@ -128,14 +168,31 @@ def apply_row(import_id: str, merchant: Merchant, row: rules.ImportRow, now: dat
     raise ConcurrentUpdate(f"import {import_id} row {row.row}: the member kept changing")
 
 
-def _owners(merchant_id: str, row: rules.ImportRow) -> set[str]:
-    guards = {"phone": keys.phone_guard, "email": keys.email_guard}
-    found = set()
-    for kind, value in row.identities():
-        guard = member_store.get_guard(guards[kind](merchant_id, value))
-        if guard is not None:
-            found.add(guard.owner_id)
-    return found
+def _apply_one(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime) -> store.RowRecord:
+    owners = _owners_of(merchant.merchant_id, [row])[row.row]
+    if len(owners) > 1:
+        record = store.RowRecord(import_id, row.row, store.FAILED, message=(
+            "The phone belongs to one member and the email to another; fix the row or the members."))
+        store.refuse_row(record)
+        return record
+    if owners:
+        member = member_store.get_member(next(iter(owners)))
+        if member is None or member.merchant_id != merchant.merchant_id:
+            raise TransientConflict()  # a guard of a member being created or removed: read again
+        return _merge(import_id, merchant, row, member, now)
+    new = _new_member(import_id, merchant, row, now)
+    store.add_members([new], timezone=merchant.timezone)
+    return new.record
+
+
+_GUARD_KEYS = {"phone": keys.phone_guard, "email": keys.email_guard}
+
+
+def _owners_of(merchant_id: str, rows: list[rules.ImportRow]) -> dict[int, set[str]]:
+    """Per row, the members its phone and email belong to (one batch read for all the rows)."""
+    wanted = {row.row: [_GUARD_KEYS[kind](merchant_id, value) for kind, value in row.identities()] for row in rows}
+    guards = member_store.get_guards([key for row_keys in wanted.values() for key in row_keys])
+    return {row: {guards[key].owner_id for key in row_keys if key in guards} for row, row_keys in wanted.items()}
 
 
 def _lines(row: rules.ImportRow, timezone: str) -> list[LedgerLine]:
@@ -150,7 +207,7 @@ def _lines(row: rules.ImportRow, timezone: str) -> list[LedgerLine]:
     return lines
 
 
-def _create(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime) -> store.RowRecord:
+def _new_member(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datetime) -> store.NewMember:
     member_id = ids.new_id("mem")
     member = Member(
         member_id=member_id, merchant_id=merchant.merchant_id,
@@ -164,23 +221,19 @@ def _create(import_id: str, merchant: Merchant, row: rules.ImportRow, now: datet
     plan.finish_rules()
     guards = [member_store.Guard(keys.referral_code_guard(merchant.merchant_id, member.referral_code), member_id,
                                  merchant.merchant_id, tag="referral_code")]
-    guards += [member_store.Guard((keys.phone_guard if kind == "phone" else keys.email_guard)(
-        merchant.merchant_id, value), member_id, merchant.merchant_id, tag=kind) for kind, value in row.identities()]
+    guards += [member_store.Guard(_GUARD_KEYS[kind](merchant.merchant_id, value), member_id, merchant.merchant_id,
+                                  tag=kind) for kind, value in row.identities()]
     consent_log = preferences.log_entries(member, {ch: True for ch in CHANNELS if getattr(
         member, _CONSENT_ATTRIBUTE[ch])}, now, IMPORT)
-    record = store.RowRecord(import_id, row.row, store.IMPORTED, member_id=member_id)
     upkeep_due = plan.update.upkeep_due if isinstance(plan.update.upkeep_due, datetime) else None
-    created = replace(plan.member, rev=0)
-    store.add_member(record, created, guards, timezone=merchant.timezone, ledger=plan.ledger,
-                     consent_log=consent_log, upkeep_due=upkeep_due)
-    return record
+    return store.NewMember(record=store.RowRecord(import_id, row.row, store.IMPORTED, member_id=member_id),
+                           member=replace(plan.member, rev=0), guards=guards, ledger=plan.ledger,
+                           consent_log=consent_log, upkeep_due=upkeep_due)
 
 
-def _merge(import_id: str, merchant: Merchant, row: rules.ImportRow, member_id: str,
+def _merge(import_id: str, merchant: Merchant, row: rules.ImportRow, member: Member,
            now: datetime) -> store.RowRecord:
-    member = member_store.get_member(member_id)
-    if member is None or member.merchant_id != merchant.merchant_id:
-        raise TransientConflict()  # a guard of a member being created or removed: read again
+    member_id = member.member_id
     plan = MemberPlan(member, now, merchant)
     plan.record("import", _lines(row, merchant.timezone), ref=import_id, earned=True)
     if row.visits:
@@ -197,8 +250,8 @@ def _merge(import_id: str, merchant: Merchant, row: rules.ImportRow, member_id: 
     for kind, value in row.identities():
         if getattr(member, kind) is None:  # the row adds a contact the member lacked: it is hers alone
             plan.set(kind, value)
-            guards.append(member_store.Guard((keys.phone_guard if kind == "phone" else keys.email_guard)(
-                merchant.merchant_id, value), member_id, merchant.merchant_id, tag=kind))
+            guards.append(member_store.Guard(_GUARD_KEYS[kind](merchant.merchant_id, value), member_id,
+                                             merchant.merchant_id, tag=kind))
     # An old file's "no" never withdraws consent given since; a "yes" is given, logged as coming from the import.
     granted = {ch: True for ch in CHANNELS
                if getattr(row, _CONSENT_ATTRIBUTE[ch]) and not getattr(member, _CONSENT_ATTRIBUTE[ch])}

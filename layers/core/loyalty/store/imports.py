@@ -153,12 +153,35 @@ def get_row(import_id: str, row: int) -> RowRecord | None:
     return RowRecord(import_id, row, item.outcome, item.member_id, item.message)
 
 
-def add_member(record: RowRecord, member: Member, guards: list[member_store.Guard], *, timezone: str,
-               ledger: list[LedgerEntry], consent_log: list[ConsentChange], upkeep_due: datetime | None) -> None:
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
+
+
+@dataclass(frozen=True)
+class NewMember:
     """A new member from a row: the member with its guards, ledger, consent log and the row's record."""
-    txn = member_store.create_member_transaction(member, guards, consent_log=consent_log, timezone=timezone,
-                                                 ledger=ledger, upkeep_due=upkeep_due)
-    _with_row(txn, record).commit()
+
+    record: RowRecord
+    member: Member
+    guards: list[member_store.Guard]
+    ledger: list[LedgerEntry]
+    consent_log: list[ConsentChange]
+    upkeep_due: datetime | None
+
+    def transaction(self, timezone: str) -> Transaction:
+        txn = member_store.create_member_transaction(self.member, self.guards, consent_log=self.consent_log,
+                                                     timezone=timezone, ledger=self.ledger,
+                                                     upkeep_due=self.upkeep_due)
+        return _with_row(txn, self.record)
+
+
+def add_members(new: list[NewMember], *, timezone: str) -> None:
+    """Several new members in one transaction (all or nothing; at most MAX_TRANSACTION_ITEMS items)."""
+    txn = Transaction()
+    for one in new:
+        txn.extend(one.transaction(timezone))
+    if len(txn) > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"{len(txn)} items do not fit one transaction")
+    txn.commit()
 
 
 def merge_member(record: RowRecord, update: member_store.MemberUpdate, *, ledger: list[LedgerEntry],

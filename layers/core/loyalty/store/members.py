@@ -442,6 +442,22 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
                  receipt=item.receipt.as_dict() if item.receipt else None)
 
 
+def get_guards(guard_keys: list[tuple[str, str]]) -> dict[tuple[str, str], Guard]:
+    """Many guards at once (BatchGetItem, 100 keys a request); keys that hold no guard are left out."""
+    found = {}
+    for item in GuardItem.batch_get(list(dict.fromkeys(guard_keys)), consistent_read=True):
+        found[(item.pk, item.sk)] = Guard((item.pk, item.sk), item.owner_id, item.merchant_id, tag="existing",
+                                          ref=item.ref)
+    return found
+
+
+def get_members(member_ids: list[str]) -> dict[str, Member]:
+    """Many members at once (BatchGetItem); ids of no member are left out."""
+    items = MemberItem.batch_get([keys.member(member_id) for member_id in dict.fromkeys(member_ids)],
+                                 consistent_read=True)
+    return {item.member_id: _to_member(item) for item in items}
+
+
 def _ledger_sort_key(entry: LedgerEntry) -> str:
     return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
 
@@ -527,11 +543,36 @@ def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: d
 
 
 __all__ = [
-    "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "UpkeepPage",
-    "change_preferences", "change_profile", "commit", "count_with_message", "create_member",
-    "create_member_transaction", "favourites_from_list",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "member_transaction",
-    "member_with_consent_log", "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring",
-    "preferences_update", "recent_ledger", "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
+    "PREFERENCE_FIELDS",
+    "CapCounter",
+    "ConditionFailed",
+    "ExpiringPage",
+    "Guard",
+    "MemberUpdate",
+    "UpkeepPage",
+    "change_preferences",
+    "change_profile",
+    "commit",
+    "count_with_message",
+    "create_member",
+    "create_member_transaction",
+    "favourites_from_list",
+    "full_ledger",
+    "get_guard",
+    "get_guards",
+    "get_member",
+    "get_member_with_reply",
+    "get_members",
+    "member_transaction",
+    "member_with_consent_log",
+    "member_with_history",
+    "members_due_for_upkeep",
+    "members_with_vouchers_expiring",
+    "preferences_update",
+    "recent_ledger",
+    "redeem_voucher",
+    "referral_count",
+    "referral_item",
+    "reward_code_guard",
     "with_index_keys",
 ]
