@@ -14,9 +14,7 @@ from loyalty.services import imports
 
 router = Router()
 IMPORTS = "/v1/merchants/{merchantId}/imports"
-CSV_FILE = FileBody(media_types=("text/csv",), limit_setting="max_import_bytes",
-                    description="a header row names the columns: phone, email, name, birthday, points, stamps, "
-                                "visits, lastVisit, consentSms, consentEmail (or use ?mapping=).")
+CSV_FILE = FileBody(limit_setting="max_import_bytes")
 CSV_BODY = {
     "required": True,
     "description": "The CSV file, UTF-8 (a byte order mark is fine), up to 5 MB, comma, semicolon or tab "
@@ -41,8 +39,8 @@ def create_import(merchantId: str,
                       description="Columns whose header is not the field's name, as field:column pairs separated "
                                   "by commas (phone:Telefon,name:Imię). Fields left out are found by their own "
                                   "name. A column name cannot contain a comma or a colon.")] = None):
-    who = http.caller(router)
-    return http.json_reply(202, imports.start(who, merchantId, http.file_body(router), mapping))
+    data, media_type = http.file_body(router)
+    return http.json_reply(202, imports.start(http.caller(router), merchantId, data, media_type, mapping))
 
 
 @router.get("/v1/merchants/<merchantId>/imports/<importId>", tags=["imports"], security=KEY,

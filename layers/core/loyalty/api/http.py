@@ -20,9 +20,10 @@ def caller(router: Router) -> Caller:
     return router.context["caller"]
 
 
-def file_body(router: Router) -> bytes:
-    """The body of a file route (resolver.FileBody), as the client sent it."""
-    return base64.b64decode(router.current_event.body or "")
+def file_body(router: Router) -> tuple[bytes, str]:
+    """The body of a file route (resolver.FileBody) as the client sent it, and its media type."""
+    media_type = (router.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    return base64.b64decode(router.current_event.body or ""), media_type
 
 
 def base_url(router: Router) -> str:

@@ -71,8 +71,8 @@ def lambda_handler_for(app: APIGatewayHttpResolver, ignored_bodies: frozenset[st
                        file_routes: dict[str, FileBody] | None = None) -> Callable[[dict, Any], dict]:
     """``ignored_bodies``: route keys ("POST /v1/u/{token}") that accept any body, of any type, and read none.
     ``signed_routes``: the route keys POS keys may call, each request signed (every other route refuses them).
-    ``file_routes``: route keys whose body is a file of the given media types and size (a CSV upload), handed
-    to the route as it came (``http.file_body``) instead of as JSON."""
+    ``file_routes``: route keys whose body is a file (a CSV upload) of a size limit of its own, handed to the
+    route as it came (``http.file_body``) instead of as JSON."""
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry credentials in their headers.
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @flush_metrics
@@ -99,11 +99,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 @dataclass(frozen=True)
 class FileBody:
-    """A route whose body is a file: its accepted media types and its size limit (a settings field's name)."""
+    """A route whose body is a file, of any media type (its service checks which, once the caller may call it),
+    up to a size limit (a settings field's name)."""
 
-    media_types: tuple[str, ...]
     limit_setting: str
-    description: str
 
 
 def screen_request(event: dict, signed_routes: frozenset[str] = frozenset(),
@@ -128,10 +127,6 @@ def screen_request(event: dict, signed_routes: frozenset[str] = frozenset(),
     method = (http_context.get("method") or "").upper()
     parsed = None
     if file_body is not None:
-        content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
-        if content_type not in file_body.media_types:
-            raise UnsupportedMediaType(f"Send the file as {' or '.join(file_body.media_types)} "
-                                       f"(Content-Type header); {file_body.description}")
         # The route reads the bytes as sent (http.file_body); Powertools never parses them.
         event["body"], event["isBase64Encoded"] = base64.b64encode(data).decode("ascii"), True
     elif data and method in _BODY_METHODS:

@@ -16,7 +16,7 @@ from functools import cache
 from loyalty.domain import ids
 from loyalty.domain import imports as rules
 from loyalty.domain.access import OWNER, Caller, require_merchant
-from loyalty.domain.errors import NotFound, PayloadTooLarge, ValidationFailed
+from loyalty.domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from loyalty.replies.imports import ImportAccepted, ImportStatus, RowError
 from loyalty.services import clock
 from loyalty.services.merchants import load_merchant
@@ -53,9 +53,15 @@ def split_message(merchant_id: str, import_id: str) -> dict:
     return {"kind": "split", "merchantId": merchant_id, "importId": import_id}
 
 
-def start(caller: Caller, merchant_id: str, data: bytes, mapping_text: str | None) -> ImportAccepted:
+MEDIA_TYPE = "text/csv"
+
+
+def start(caller: Caller, merchant_id: str, data: bytes, media_type: str, mapping_text: str | None) -> ImportAccepted:
     require_merchant(caller, merchant_id, OWNER)
     load_merchant(merchant_id)
+    if media_type != MEDIA_TYPE:
+        raise UnsupportedMediaType(f"Send the file as {MEDIA_TYPE} (Content-Type header), with a header row naming "
+                                   f"its columns: {', '.join(rules.FIELDS)} (or use ?mapping=).")
     mapping = rules.parse_mapping(mapping_text)
     limit = get_settings().max_import_bytes
     if len(data) > limit:
