@@ -280,6 +280,24 @@ def test_the_message_queue_feeds_the_sender_and_gives_up_into_a_watched_dead_let
     assert template["Globals"]["Function"]["Environment"]["Variables"]["MESSAGE_QUEUE_URL"] == {"Ref": "MessageQueue"}
 
 
+def test_the_import_queue_feeds_its_worker_and_gives_up_into_a_watched_dead_letter_queue(template):
+    queue = template["Resources"]["ImportQueue"]["Properties"]
+    worker = function_properties(template, "ImportWorkerFunction")
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ImportDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert template["Resources"]["ImportDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert _alarms_reading(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                           QueueName={"Fn::GetAtt": ["ImportDeadLetterQueue", "QueueName"]})
+    (event,) = [e["Properties"] for e in worker["Events"].values() if e["Type"] == "SQS"]
+    assert event["Queue"] == IMPORT_QUEUE_ARN
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["ScalingConfig"]["MaximumConcurrency"] >= 2
+    for function in ("ImportsFunction", "ImportWorkerFunction"):
+        assert function_properties(template, function)["Environment"]["Variables"]["IMPORT_QUEUE_URL"] == {
+            "Ref": "ImportQueue"}
+
+
 def test_secrets_are_readable_by_parameter_arn_only(template):
     policy = template["Resources"]["ParameterReadPolicy"]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
