@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date
 
 import pytest
@@ -124,3 +125,22 @@ def test_chunks_hold_at_most_their_rows_and_bytes():
 def test_a_row_survives_its_trip_through_the_queue():
     (row,) = rows("phone,name,points,lastVisit,consentEmail\n600100200,Ola,4,2026-01-05,yes\n")
     assert rules.ImportRow.from_wire(row.wire()) == row
+
+
+def test_chunks_are_queued_in_requests_sqs_accepts(monkeypatch, settings_env):
+    """Ten messages and 256 KB per SendMessageBatch, whatever the size of each chunk."""
+    from loyalty.services import imports
+
+    sent: list[list[dict]] = []
+
+    class Queue:
+        def send_message_batch(self, QueueUrl, Entries):
+            sent.append(Entries)
+            return {"Successful": Entries}
+
+    settings_env(IMPORT_QUEUE_URL="https://sqs.invalid/imports")
+    monkeypatch.setattr(imports, "_sqs", Queue)
+    bodies = [{"chunk": n, "rows": "x" * (60_000 if n % 3 == 0 else 1_000)} for n in range(40)]
+    imports.send(bodies)
+    assert [json.loads(e["MessageBody"])["chunk"] for batch in sent for e in batch] == list(range(40))
+    assert all(len(batch) <= 10 and sum(len(e["MessageBody"]) for e in batch) <= 256 * 1024 for batch in sent)

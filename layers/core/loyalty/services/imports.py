@@ -34,19 +34,32 @@ def _sqs():
     return boto3.client("sqs", region_name=get_settings().region)
 
 
+SQS_BATCH_MESSAGES = 10
+SQS_BATCH_BYTES = 250 * 1024  # a SendMessageBatch request carries 256 KB at most, all its messages together
+
+
 def send(bodies: list[dict]) -> None:
-    """Queues work for the import worker, ten messages per request; raises when the queue refused any, so the
-    caller's own delivery is retried (a chunk queued twice is applied once)."""
+    """Queues work for the import worker, up to ten messages and 250 KB per request; raises when the queue
+    refused any, so the caller's own delivery is retried (a chunk queued twice is applied once)."""
     queue_url = get_settings().import_queue_url
     if not queue_url:
         _log.warning("no import queue configured (IMPORT_QUEUE_URL): %d messages not queued", len(bodies))
         return
-    for start in range(0, len(bodies), 10):
-        entries = [{"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
-                   for n, body in enumerate(bodies[start:start + 10])]
-        reply = _sqs().send_message_batch(QueueUrl=queue_url, Entries=entries)
-        if reply.get("Failed"):
-            raise RuntimeError(f"the import queue refused {len(reply['Failed'])} messages")
+    batch: list[str] = []
+    for text in [json.dumps(body, separators=(",", ":")) for body in bodies]:  # ASCII: one byte a character
+        if batch and (len(batch) == SQS_BATCH_MESSAGES or sum(map(len, batch)) + len(text) > SQS_BATCH_BYTES):
+            _send_batch(queue_url, batch)
+            batch = []
+        batch.append(text)
+    if batch:
+        _send_batch(queue_url, batch)
+
+
+def _send_batch(queue_url: str, texts: list[str]) -> None:
+    reply = _sqs().send_message_batch(QueueUrl=queue_url, Entries=[
+        {"Id": str(n), "MessageBody": text} for n, text in enumerate(texts)])
+    if reply.get("Failed"):
+        raise RuntimeError(f"the import queue refused {len(reply['Failed'])} messages")
 
 
 def split_message(merchant_id: str, import_id: str) -> dict:
