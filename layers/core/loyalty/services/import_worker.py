@@ -120,10 +120,10 @@ def _apply_rows(import_id: str, merchant: Merchant, rows: list[rules.ImportRow],
             records.update({new.record.row: new.record for new in batch})
         except (ConditionFailed, TransientConflict):
             for new in batch:  # one of them lost (joined meanwhile, a code collided): each on its own
-                records[new.record.row] = apply_row(import_id, merchant, _row_of[new.record.row], now)
+                records[new.record.row] = apply_row(import_id, merchant, row_of[new.record.row], now)
         batch, batch_items = [], 0
 
-    _row_of = {row.row: row for row in rows}
+    row_of = {row.row: row for row in rows}
     for row in rows:
         found = owners[row.row]
         if len(found) == 1 and next(iter(found)) in members:
