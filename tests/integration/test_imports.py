@@ -306,3 +306,21 @@ def test_two_deliveries_of_one_chunk_at_once_apply_each_row_once(world, import_q
     assert world.profile(regular)["points"]["balance"] == before + 7
     result = status(world, reply.json["importId"])
     assert (result["status"], result["imported"], result["merged"]) == ("done", 12, 1)
+
+
+def test_the_file_is_deleted_once_its_rows_are_queued_and_a_late_split_does_nothing(world, import_queue, runtime):
+    from loyalty.store import imports as store
+    from loyalty.store import keys
+    from loyalty.store.models import ImportFilePartItem
+
+    phone = new_phone()
+    reply = upload(world, f"phone,name\n{phone},Ewa\n")
+    (split,) = import_queue.take()
+    job = store.get(world.merchant_id, reply.json["importId"])
+    pk, prefix = keys.import_file_parts(world.merchant_id, job.import_id)
+    assert len(list(ImportFilePartItem.query(pk, ImportFilePartItem.sk.startswith(prefix)))) == 1
+    event = lambda_event([split], "arn:aws:sqs:eu-central-1:123:imports", "eu-central-1")
+    runtime.invoke(WORKER, event)
+    assert list(ImportFilePartItem.query(pk, ImportFilePartItem.sk.startswith(prefix))) == []
+    assert runtime.invoke(WORKER, event) == {"batchItemFailures": []}  # the split delivered again
+    assert len(import_queue.take()) == 1  # the one chunk, queued once

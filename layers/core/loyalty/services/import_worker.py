@@ -2,8 +2,9 @@
 
 Splitting reads the file, checks and normalises every row (phones in the merchant's country: a Polish
 merchant's ``600 100 200`` is ``+48600100200``; the country comes from the merchant's timezone), fails rows
-that repeat an earlier row's phone or email, and queues the rows in chunks small enough for one Lambda
-invocation. Splitting again (a redelivered message) queues the same chunks again, which is harmless.
+that repeat an earlier row's phone or email, queues the rows in chunks small enough for one Lambda invocation,
+then deletes the kept file. Splitting again (a redelivered message) queues the same chunks again while the file
+is still there, which is harmless, and does nothing once it is gone.
 
 Applying a chunk takes each row once: a row whose phone or email belongs to a member merges into her (the
 row's points, stamps and visits are added, her last visit moves to the row's if later, blanks of her profile
@@ -58,13 +59,17 @@ def split(merchant_id: str, import_id: str) -> dict:
     if job is None or job.status == store.DONE:
         return {"chunks": 0}
     merchant = load_merchant(merchant_id)
-    text = rules.decode(store.file_data(job))
+    data = store.file_data(job)
+    if data is None:
+        return {"chunks": 0}  # split before, every chunk queued and the file dropped: a redelivered message
+    text = rules.decode(data)
     rows = rules.checked_rows(text, job.mapping, region=country_of_timezone(merchant.timezone),
                               timezone=merchant.timezone, today=local_day(clock.now(), merchant.timezone))
     chunks = list(rules.chunks(rows, max_rows=CHUNK_ROWS, max_bytes=CHUNK_BYTES))
     store.start_running(job, len(chunks))
     send([{"kind": "chunk", "merchantId": merchant_id, "importId": import_id, "chunk": n,
            "rows": [row.wire() for row in chunk]} for n, chunk in enumerate(chunks)])
+    store.drop_file(job)
     return {"chunks": len(chunks)}
 
 

@@ -1,9 +1,10 @@
 """Member imports: the import item and its file, the per-chunk results, and each row's once-only record.
 
 The file waits in the table, in slices under the import's partition, from the request until the worker has
-split it (a 5 MB file is 15 items; TTL removes them a week later). Counters move once per chunk, in the
-transaction that writes the chunk's result item, so a chunk delivered twice is counted once; each row's own
-record (one partition per row) is written in the row's transaction, so a row is applied once.
+split it and queued its rows, then it is deleted (a 5 MB file is 15 items; TTL is the backstop). Counters move
+once per chunk, in the transaction that writes the chunk's result item, so a chunk delivered twice is counted
+once; each row's own record (one partition per row) is written in the row's transaction, so a row is applied
+once.
 """
 
 from __future__ import annotations
@@ -108,12 +109,22 @@ def get(merchant_id: str, import_id: str) -> ImportJob | None:
         return None
 
 
-def file_data(job: ImportJob) -> bytes:
+def file_data(job: ImportJob) -> bytes | None:
+    """The kept file; None once it was dropped (its rows are all queued)."""
     pk, prefix = keys.import_file_parts(job.merchant_id, job.import_id)
     parts = list(ImportFilePartItem.query(pk, ImportFilePartItem.sk.startswith(prefix), consistent_read=True))
+    if not parts:
+        return None
     if len(parts) != job.file_parts:
         raise RuntimeError(f"import {job.import_id}: {len(parts)} of {job.file_parts} file parts found")
     return b"".join(bytes(part.data) for part in parts)
+
+
+def drop_file(job: ImportJob) -> None:
+    """The file's personal data goes as soon as its rows are queued (TTL would take a week)."""
+    with ImportFilePartItem.batch_write() as batch:
+        for part in range(job.file_parts):
+            batch.delete(ImportFilePartItem(*keys.import_file_part(job.merchant_id, job.import_id, part)))
 
 
 def start_running(job: ImportJob, chunks: int) -> None:
