@@ -69,6 +69,8 @@ def with_contract_conventions(document: dict) -> dict:
         document["components"]["schemas"].pop(name, None)
     for operations in document["paths"].values():
         for method, operation in operations.items():
+            if "x-file-body" in operation:  # a file route's body (resolver.FileBody), which Powertools never parses
+                operation["requestBody"] = operation.pop("x-file-body")
             responses = operation.setdefault("responses", {})
             has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
             errors = declared_errors(operation) + list(plumbing_errors(

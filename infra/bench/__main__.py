@@ -1,8 +1,8 @@
 """Benchmark: DynamoDB round trips, capacity and handler time per user path, hot keys, and cold starts.
 
 `python -m infra.bench [--members N] [--large N] [--ops N] [--hot-scans N] [--campaign-members N]
-[--rules-members N] [--rules-weeks N] [--insights-members N] [--skip-paths] [--import-runs N] [--dashboard-loads N]
-[--json PATH]`
+[--rules-members N] [--rules-weeks N] [--insights-members N] [--csv-import-rows N] [--skip-paths]
+[--import-runs N] [--dashboard-loads N] [--json PATH]`
 (what `make bench` runs)
 measures the following and exits 1 when any figure fails its verdict:
 - the paths users take (scenario.py), through the real handlers in this process (driver.py) against the
@@ -18,7 +18,10 @@ measures the following and exits 1 when any figure fails its verdict:
   upkeep job (points expiry, tier downgrades) at two populations with the same members due;
 - insights (insights.py): a 90-day insights request over rollups of half a year of history, counted by the stream
   consumer, at two populations: the same requests and items read (O(days)), and p50;
-- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client;
+- CSV member import (csv_import.py): rows per second of the import worker on a realistic file, and the
+  projected time for 200,000 rows;
+- cold starts (coldstart.py): each handler imported as Lambda loads it, next to a bare boto3 client
+  (`--import-runs`: Python module imports, not the CSV import);
 - the owner's dashboard (dashboard.py): bytes of a first load and the time until every chart is drawn, in headless
   Chromium against the local stack.
 Each part but the user paths is skipped with a 0 (`--skip-paths` skips those), to run one part alone.
@@ -41,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import campaign_runs, coldstart, dashboard, hotkeys, insights, report, rules, scenario
+from infra.bench import campaign_runs, coldstart, csv_import, dashboard, hotkeys, insights, report, rules, scenario
 from infra.bench.driver import Driver
 from infra.bench.stats import summarize
 from infra.template import ROOT, ensure_table, load_template
@@ -98,10 +101,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the larger population of the insights measurement (a 90-day request over rollups "
                              f"of half a year of history; the smaller is {insights.POPULATIONS[0]:,}); 0 skips it; "
                              "default %(default)s")
+    parser.add_argument("--csv-import-rows", type=int, default=csv_import.DEFAULT_ROWS,
+                        help="rows of the CSV member-import file run through the import worker (0 skips); "
+                             "default %(default)s")
     parser.add_argument("--skip-paths", action="store_true",
                         help="do not run the user paths (scenario.py), to run other parts alone")
     parser.add_argument("--import-runs", type=int, default=DEFAULT_IMPORT_RUNS,
-                        help="paired cold-import runs per handler (0 skips); default %(default)s")
+                        help="paired cold-start runs per handler: Python module imports, not the CSV member "
+                             "import (0 skips); default %(default)s")
     parser.add_argument("--dashboard-loads", type=int, default=dashboard.DEFAULT_LOADS,
                         help="first loads of the owner's dashboard in headless Chromium (0 skips); default %(default)s")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json",
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     campaigns: dict | None = None
     rules_figures: dict | None = None
     insights_figures: dict | None = None
+    csv_figures: dict | None = None
     try:
         import boto3
 
@@ -189,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.insights_members > 0:
             sizes = tuple(sorted({min(insights.POPULATIONS[0], args.insights_members), args.insights_members}))
             insights_figures = insights.measure_insights(driver, meter, env["LOYALTY_ADMIN_TOKEN"], log, sizes)
+        if args.csv_import_rows > 0:
+            csv_figures = csv_import.measure_csv_import(driver, meter, env["LOYALTY_ADMIN_TOKEN"],
+                                                        args.csv_import_rows, log)
         meter.uninstall()
         close = getattr(api, "close", None)
         if close:
@@ -207,13 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = report.figures(summaries, totals, server_totals, paths.population, hot_keys, cold, campaigns,
                               paths.segment_recounts, rules_figures)
     verdicts += insights.verdicts(insights_figures)
+    verdicts += csv_import.verdicts(csv_figures)
     verdicts += dashboard.verdicts(dashboard_figures)
     settings = {"members": args.members, "large": args.large, "ops": args.ops, "hot_scans": args.hot_scans,
                 "campaign_members": args.campaign_members, "rules_members": args.rules_members,
                 "rules_weeks": args.rules_weeks, "insights_members": args.insights_members,
-                "skip_paths": args.skip_paths, "import_runs": args.import_runs,
-                "dashboard_loads": args.dashboard_loads, "stock_moto": args.stock_moto,
-                "python": sys.version.split()[0],
+                "csv_import_rows": args.csv_import_rows, "skip_paths": args.skip_paths,
+                "import_runs": args.import_runs, "dashboard_loads": args.dashboard_loads,
+                "stock_moto": args.stock_moto, "python": sys.version.split()[0],
                 "cache_ttl_seconds": float(os.environ.get("CACHE_TTL_SECONDS") or 30)}
     report.print_report(summaries, verdicts, paths.population, totals, server_totals, hot_keys, cold, settings)
     results = {
@@ -250,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "campaign_runs": campaigns,
         "program_rules": rules_figures,
         "insights": insights_figures,
+        "csv_import": csv_figures,
         "segment_recounts": paths.segment_recounts,
         "cold_starts": cold,
         "dashboard": dashboard_figures,

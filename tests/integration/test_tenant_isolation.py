@@ -17,7 +17,12 @@ def _requests(world, intruder):
     referral = _held_referral(world)
     staff_key_id = world.call("GET", f"/v1/merchants/{m}/api-keys", headers=world.owner).json["apiKeys"][1]["apiKeyId"]
     campaign = world.call("POST", f"/v1/merchants/{m}/campaigns", _CAMPAIGN, world.owner).json["campaignId"]
+    imported = world.call("POST", f"/v1/merchants/{m}/imports", f"phone,name\n{member.phone},Kept\n".encode(),
+                          {**world.owner, "Content-Type": "text/csv"}).json["importId"]
     return member, {
+        ("POST", "/v1/merchants/{merchantId}/imports"): (f"/v1/merchants/{m}/imports",
+                                                         f"phone,points\n{member.phone},1000\n"),
+        ("GET", "/v1/merchants/{merchantId}/imports/{importId}"): (f"/v1/merchants/{m}/imports/{imported}", None),
         ("POST", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", {"name": "Hijack"}),
         ("GET", "/v1/merchants/{merchantId}/locations"): (f"/v1/merchants/{m}/locations", None),
         ("POST", "/v1/merchants/{merchantId}/api-keys"): (f"/v1/merchants/{m}/api-keys",

@@ -32,7 +32,9 @@ def test_which_messages_stay_in_the_queue(result, reports, failed):
     assert failed_message_ids(result, lambda_event(RECEIVED, ARN, "eu-central-1"), reports) == failed
 
 
-def test_the_template_feeds_the_message_queue_to_the_sender():
-    assert queue_event_sources(load_template()) == [QueueEventSource(
-        function_logical_id="SenderFunction", event_name="Messages", queue_logical_id="MessageQueue", batch_size=10,
-        reports_batch_item_failures=True)]
+def test_the_template_feeds_the_message_queue_to_the_sender_and_the_import_queue_to_its_worker():
+    assert queue_event_sources(load_template()) == [
+        QueueEventSource(function_logical_id="SenderFunction", event_name="Messages", queue_logical_id="MessageQueue",
+                         batch_size=10, reports_batch_item_failures=True),
+        QueueEventSource(function_logical_id="ImportWorkerFunction", event_name="ImportWork",
+                         queue_logical_id="ImportQueue", batch_size=2, reports_batch_item_failures=True)]

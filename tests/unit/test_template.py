@@ -75,12 +75,15 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/merchants/{merchantId}/campaigns/{campaignId}/preview", "CampaignsFunction"),
     ("GET", "/v1/merchants/{merchantId}/campaigns/{campaignId}/runs", "CampaignsFunction"),
     ("GET", "/v1/merchants/{merchantId}/insights", "InsightsFunction"),
+    ("POST", "/v1/merchants/{merchantId}/imports", "ImportsFunction"),
+    ("GET", "/v1/merchants/{merchantId}/imports/{importId}", "ImportsFunction"),
 }
 
 FUNCTIONS = {
     "MerchantsFunction", "EnrollFunction", "ScanFunction", "PosFunction", "RedeemFunction", "ReferralFunction",
     "CardFunction", "RewardExpiryFunction", "MemberUpkeepFunction", "SenderFunction", "CampaignsFunction",
     "InsightsFunction", "InsightsRollupFunction",
+    "ImportsFunction", "ImportWorkerFunction",
 }
 TABLE_ARN = {"Fn::GetAtt": ["LoyaltyTable", "Arn"]}
 INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
@@ -89,6 +92,7 @@ INDEX_ARN = {"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}
 DYNAMODB_DATA_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:TransactGetItems",
+    "dynamodb:BatchWriteItem",  # an import's file, kept in slices
 }
 
 
@@ -240,6 +244,7 @@ def test_function_policies_name_only_dynamodb_data_actions_on_the_table_and_its_
 
 
 MESSAGE_QUEUE_ARN = {"Fn::GetAtt": ["MessageQueue", "Arn"]}
+IMPORT_QUEUE_ARN = {"Fn::GetAtt": ["ImportQueue", "Arn"]}
 SES_IDENTITY_ARN = {"Fn::If": [
     "HasSenderIdentity",
     {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
@@ -248,10 +253,11 @@ SES_IDENTITY_ARN = {"Fn::If": [
 
 
 def test_messaging_grants_name_their_resource(template):
-    """Email only from the configured SES identity, queueing only to the message queue; an SMS to a phone
+    """Email only from the configured SES identity, queueing only to the message or the import queue; an SMS to a phone
     number has no resource ARN, so sns:Publish is the one grant on "*", and only the sender has it."""
     allowed = {("ses:SendEmail", json.dumps(SES_IDENTITY_ARN)),
-               ("sqs:SendMessage", json.dumps(MESSAGE_QUEUE_ARN)), ("sns:Publish", json.dumps("*"))}
+               ("sqs:SendMessage", json.dumps(MESSAGE_QUEUE_ARN)), ("sns:Publish", json.dumps("*")),
+               ("sqs:SendMessage", json.dumps(IMPORT_QUEUE_ARN))}
     for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
         for statement in policy_statements(template, logical_id):
             for action in as_list(statement["Action"]):
@@ -281,6 +287,24 @@ def test_the_message_queue_feeds_the_sender_and_gives_up_into_a_watched_dead_let
     assert event["BatchSize"] <= 10
     assert sender["Environment"]["Variables"]["SENDER_EMAIL"] == {"Ref": "SenderEmailAddress"}
     assert template["Globals"]["Function"]["Environment"]["Variables"]["MESSAGE_QUEUE_URL"] == {"Ref": "MessageQueue"}
+
+
+def test_the_import_queue_feeds_its_worker_and_gives_up_into_a_watched_dead_letter_queue(template):
+    queue = template["Resources"]["ImportQueue"]["Properties"]
+    worker = function_properties(template, "ImportWorkerFunction")
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ImportDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert template["Resources"]["ImportDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert _alarms_reading(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                           QueueName={"Fn::GetAtt": ["ImportDeadLetterQueue", "QueueName"]})
+    (event,) = [e["Properties"] for e in worker["Events"].values() if e["Type"] == "SQS"]
+    assert event["Queue"] == IMPORT_QUEUE_ARN
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["ScalingConfig"]["MaximumConcurrency"] >= 2
+    for function in ("ImportsFunction", "ImportWorkerFunction"):
+        assert function_properties(template, function)["Environment"]["Variables"]["IMPORT_QUEUE_URL"] == {
+            "Ref": "ImportQueue"}
 
 
 def test_secrets_are_readable_by_parameter_arn_only(template):

@@ -40,6 +40,10 @@ class Settings:
     # A scheduled sweep stops starting new work when less than this is left of its Lambda time.
     expiry_time_margin_seconds: int
     max_body_bytes: int
+    # A member import's CSV file (its own route): under the 6 MB a synchronous Lambda invocation takes.
+    max_import_bytes: int
+    # The queue of member imports (the file to split, then its chunks of rows); none: imports wait queued.
+    import_queue_url: str | None
     metrics_namespace: str
     metrics_enabled: bool
     # Public joins and member scans. A cafe's shared Wi-Fi stays far below the per-address figures (a few joins
@@ -96,6 +100,8 @@ def get_settings() -> Settings:
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         expiry_time_margin_seconds=_int("EXPIRY_TIME_MARGIN_SECONDS", 20),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+        max_import_bytes=_int("MAX_IMPORT_BYTES", 5 * 1024 * 1024),
+        import_queue_url=os.environ.get("IMPORT_QUEUE_URL") or None,
         metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Bywalec",
         metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes"),
         join_limit=RateLimit(_int("JOIN_LIMIT_WINDOW_SECONDS", 600), _int("JOIN_LIMIT_PER_ADDRESS", 10),

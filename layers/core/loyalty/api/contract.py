@@ -44,7 +44,7 @@ MEANING = {
     404: "Does not exist, or belongs to another merchant.",
     409: "State conflict.",
     410: "The counter code has expired: scan the code at the counter again.",
-    413: "Body over 64 KB.",
+    413: "Body over 64 KB (a CSV import: over 5 MB).",
     415: "Body is not JSON.",
     422: "Body, query or Idempotency-Key fails validation (field-level details).",
     429: "Too soon; see Retry-After.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 
@@ -17,6 +18,12 @@ from loyalty.settings import get_settings
 def caller(router: Router) -> Caller:
     """Who is calling: resolved once per request, before the route runs (see resolver.lambda_handler_for)."""
     return router.context["caller"]
+
+
+def file_body(router: Router) -> tuple[bytes, str]:
+    """The body of a file route (resolver.FileBody) as the client sent it, and its media type."""
+    media_type = (router.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    return base64.b64decode(router.current_event.body or ""), media_type
 
 
 def base_url(router: Router) -> str:

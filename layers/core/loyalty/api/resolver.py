@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -66,9 +67,12 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
 
 def lambda_handler_for(app: APIGatewayHttpResolver, ignored_bodies: frozenset[str] = frozenset(),
-                       signed_routes: frozenset[str] = frozenset()) -> Callable[[dict, Any], dict]:
+                       signed_routes: frozenset[str] = frozenset(),
+                       file_routes: dict[str, FileBody] | None = None) -> Callable[[dict, Any], dict]:
     """``ignored_bodies``: route keys ("POST /v1/u/{token}") that accept any body, of any type, and read none.
-    ``signed_routes``: the route keys POS keys may call, each request signed (every other route refuses them)."""
+    ``signed_routes``: the route keys POS keys may call, each request signed (every other route refuses them).
+    ``file_routes``: route keys whose body is a file (a CSV upload) of a size limit of its own, handed to the
+    route as it came (``http.file_body``) instead of as JSON."""
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry credentials in their headers.
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
     @flush_metrics
@@ -76,7 +80,7 @@ def lambda_handler_for(app: APIGatewayHttpResolver, ignored_bodies: frozenset[st
         if event.get("routeKey") in ignored_bodies:
             event["body"], event["isBase64Encoded"] = "", False
         try:
-            caller, once = screen_request(event, signed_routes)
+            caller, once = screen_request(event, signed_routes, (file_routes or {}).get(event.get("routeKey")))
         except LoyaltyError as error:
             return raw_error_response(error)
         except Exception as error:
@@ -93,24 +97,39 @@ def lambda_handler_for(app: APIGatewayHttpResolver, ignored_bodies: frozenset[st
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def screen_request(event: dict, signed_routes: frozenset[str] = frozenset()) -> tuple[Caller, ExactlyOnce | None]:
+@dataclass(frozen=True)
+class FileBody:
+    """A route whose body is a file, of any media type (its service checks which, once the caller may call it),
+    up to a size limit (a settings field's name)."""
+
+    limit_setting: str
+
+
+def screen_request(event: dict, signed_routes: frozenset[str] = frozenset(),
+                   file_body: FileBody | None = None) -> tuple[Caller, ExactlyOnce | None]:
     """Refuse what must never reach a route: oversized or undecodable bodies, bodies that are not one JSON
-    object, non-JSON content types, unknown credentials. Leaves a JSON body as plain UTF-8 text in ``event``
-    and returns the caller and, for a POST with an Idempotency-Key, the request's exactly-once identity."""
+    object, non-JSON content types (other than a file route's), unknown credentials. Leaves a JSON body as plain
+    UTF-8 text in ``event`` (a file as base64) and returns the caller and, for a POST with an Idempotency-Key,
+    the request's exactly-once identity."""
     settings = get_settings()
     raw = event.get("body") or ""
     try:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8", "surrogatepass")
     except ValueError as exc:
         raise MalformedRequest("The request body could not be decoded.") from exc
-    if len(data) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"The body is over {settings.max_body_bytes // 1024} KB.")
+    limit = getattr(settings, file_body.limit_setting) if file_body else settings.max_body_bytes
+    if len(data) > limit:
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+        raise PayloadTooLarge(f"The body is over {size}.")
     headers = event.get("headers") or {}
     event["headers"] = headers
     http_context = event.get("requestContext", {}).get("http", {})
     method = (http_context.get("method") or "").upper()
     parsed = None
-    if data and method in _BODY_METHODS:
+    if file_body is not None:
+        # The route reads the bytes as sent (http.file_body); Powertools never parses them.
+        event["body"], event["isBase64Encoded"] = base64.b64encode(data).decode("ascii"), True
+    elif data and method in _BODY_METHODS:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType()

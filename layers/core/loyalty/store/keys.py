@@ -339,3 +339,37 @@ def insights_month(merchant_id: str, month: str) -> tuple[str, str]:
 def insights_record_seen(event_id: str) -> tuple[str, str]:
     """A stream record the rollups already count: written in the same transaction as its counts."""
     return f"INSIGHTS_SEEN#{event_id}", "SEEN"
+
+
+# --- Imports ----------------------------------------------------------------------------------------
+
+def import_job(merchant_id: str, import_id: str) -> tuple[str, str]:
+    """An import's own item; its file parts and per-chunk results share the partition (a few hundred items)."""
+    return f"MERCHANT#{merchant_id}#IMPORT#{import_id}", "IMPORT"
+
+
+def import_file_part(merchant_id: str, import_id: str, part: int) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#IMPORT#{import_id}", f"PART#{part:04d}"
+
+
+def import_file_parts(merchant_id: str, import_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#IMPORT#{import_id}", "PART#"
+
+
+def import_chunk(merchant_id: str, import_id: str, chunk: int) -> tuple[str, str]:
+    """A chunk's counted result (and its row errors): written once, with the import's counters."""
+    return f"MERCHANT#{merchant_id}#IMPORT#{import_id}", f"CHUNK#{chunk:05d}"
+
+
+def import_chunks(merchant_id: str, import_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}#IMPORT#{import_id}", "CHUNK#"
+
+
+def import_file_guard(merchant_id: str, file_sha256: str) -> tuple[str, str]:
+    """A merchant's file, by its SHA-256: the same file sent again finds its first import."""
+    return f"MERCHANT#{merchant_id}#IMPORTFILE#{file_sha256}", "GUARD"
+
+
+def import_row(import_id: str, row: int) -> tuple[str, str]:
+    """One row of an import, applied once; a partition per row, so a large import has no hot key."""
+    return f"IMPORT#{import_id}#ROW#{row}", "IMPORT_ROW"

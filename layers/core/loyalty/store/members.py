@@ -303,8 +303,23 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
     gave: all or nothing.
 
     ``timezone`` is the merchant's: the member indexes are keyed by its local days."""
-    txn = Transaction().put(with_index_keys(_to_item(member), timezone), "member",
-                            condition=MemberItem.pk.does_not_exist())
+    create_member_transaction(member, guards, referrer_id, counters, consent_log, timezone=timezone).commit()
+
+
+def create_member_transaction(member: Member, guards: list[Guard], referrer_id: str | None = None,
+                              counters: list[CapCounter] = (), consent_log: list[ConsentChange] = (), *,
+                              timezone: str, ledger: list[LedgerEntry] = (), upkeep_due: datetime | None = None
+                              ) -> Transaction:
+    """The transaction of ``create_member`` before it is sent; a member created with a balance (an import)
+    brings the ledger entries that explain it, and when its points expire, the instant they are due."""
+    item = with_index_keys(_to_item(member), timezone)
+    if ledger:
+        item.ledger_head = sorted(ledger, key=_ledger_sort_key)[-1].entry_id
+    if upkeep_due is not None:
+        item.gsi5pk, item.gsi5sk = keys.upkeep_index(member.member_id, _iso(upkeep_due))
+    txn = Transaction().put(item, "member", condition=MemberItem.pk.does_not_exist())
+    for entry in ledger:
+        txn.put(_ledger_item(entry), "ledger", condition=LedgerItem.pk.does_not_exist())
     consent.add_to(txn, list(consent_log))
     for guard in guards:
         txn.put(_guard_item(guard), guard.tag, condition=GuardItem.pk.does_not_exist())
@@ -312,7 +327,7 @@ def create_member(member: Member, guards: list[Guard], referrer_id: str | None =
         txn.update(MemberItem(*keys.member(referrer_id)), [MemberItem.referrals_pending.add(1)], "referrer",
                    condition=MemberItem.pk.exists())
     _add_counters(txn, counters)
-    txn.commit()
+    return txn
 
 
 def commit(updates: list[MemberUpdate], ledger: list[LedgerEntry] = (), *, guards: list[Guard] = (),
@@ -432,6 +447,22 @@ def get_guard(key: tuple[str, str]) -> Guard | None:
                  receipt=item.receipt.as_dict() if item.receipt else None)
 
 
+def get_guards(guard_keys: list[tuple[str, str]]) -> dict[tuple[str, str], Guard]:
+    """Many guards at once (BatchGetItem, 100 keys a request); keys that hold no guard are left out."""
+    found = {}
+    for item in GuardItem.batch_get(list(dict.fromkeys(guard_keys)), consistent_read=True):
+        found[(item.pk, item.sk)] = Guard((item.pk, item.sk), item.owner_id, item.merchant_id, tag="existing",
+                                          ref=item.ref)
+    return found
+
+
+def get_members(member_ids: list[str]) -> dict[str, Member]:
+    """Many members at once (BatchGetItem); ids of no member are left out."""
+    items = MemberItem.batch_get([keys.member(member_id) for member_id in dict.fromkeys(member_ids)],
+                                 consistent_read=True)
+    return {item.member_id: _to_member(item) for item in items}
+
+
 def _ledger_sort_key(entry: LedgerEntry) -> str:
     return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
 
@@ -527,11 +558,38 @@ def members_due_for_upkeep(shard: int, now: datetime, limit: int = 100, start: d
 
 
 __all__ = [
-    "PREFERENCE_FIELDS", "CapCounter", "ConditionFailed", "ExpiringPage", "Guard", "MemberUpdate", "UpkeepPage",
-    "change_preferences", "change_profile", "commit", "count_with_message", "create_member", "favourites_from_list",
-    "full_ledger", "get_guard", "get_member", "get_member_with_reply", "ledger_entry_with_ref", "ledger_key",
+    "PREFERENCE_FIELDS",
+    "CapCounter",
+    "ConditionFailed",
+    "ExpiringPage",
+    "Guard",
+    "MemberUpdate",
+    "UpkeepPage",
+    "change_preferences",
+    "change_profile",
+    "commit",
+    "count_with_message",
+    "create_member",
+    "create_member_transaction",
+    "favourites_from_list",
+    "full_ledger",
+    "get_guard",
+    "get_guards",
+    "get_member",
+    "get_member_with_reply",
+    "get_members",
+    "ledger_entry_with_ref",
+    "ledger_key",
     "member_transaction",
-    "member_with_consent_log", "member_with_history", "members_due_for_upkeep", "members_with_vouchers_expiring",
-    "preferences_update", "recent_ledger", "redeem_voucher", "referral_count", "referral_item", "reward_code_guard",
+    "member_with_consent_log",
+    "member_with_history",
+    "members_due_for_upkeep",
+    "members_with_vouchers_expiring",
+    "preferences_update",
+    "recent_ledger",
+    "redeem_voucher",
+    "referral_count",
+    "referral_item",
+    "reward_code_guard",
     "with_index_keys",
 ]

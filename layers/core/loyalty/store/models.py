@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
@@ -410,3 +411,46 @@ class InsightsRollupItem(LoyaltyItem, discriminator="insights_rollup"):
 
 class InsightsSeenItem(LoyaltyItem, discriminator="insights_seen"):
     """A stream record the insights rollups counted (see store/insights.py); TTL removes it after a few days."""
+
+
+class ImportItem(LoyaltyItem, discriminator="import"):
+    """A member import: its file (by hash), its progress counters, added once per chunk (see store/imports.py)."""
+
+    merchant_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued | running | done
+    file_sha256 = UnicodeAttribute()
+    file_parts = NumberAttribute()
+    mapping = JSONAttribute(null=True)
+    rows = NumberAttribute(default=0)
+    chunks = NumberAttribute(null=True)  # known once the worker has split the file
+    chunks_done = NumberAttribute(default=0)
+    imported = NumberAttribute(default=0)
+    merged = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class ImportFilePartItem(LoyaltyItem, discriminator="import_file_part"):
+    """A slice of an import's CSV file (items hold 400 KB at most); kept until TTL removes it."""
+
+    data = BinaryAttribute(legacy_encoding=False)
+
+
+class ImportChunkItem(LoyaltyItem, discriminator="import_chunk"):
+    """A chunk of an import counted: written once, in the transaction that adds its counts to the import."""
+
+    imported = NumberAttribute(default=0)
+    merged = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    errors = JSONAttribute(null=True)  # [{row, message}] of this chunk's failed rows, in row order
+
+
+class ImportRowItem(LoyaltyItem, discriminator="import_row"):
+    """One row of an import applied (or refused), written in the row's own transaction: a redelivered chunk
+    finds it and applies the row no second time."""
+
+    outcome = UnicodeAttribute()  # imported | merged | failed
+    member_id = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(null=True)

@@ -87,6 +87,12 @@ class Transaction:
             (tag, lambda tw: tw.condition_check(model_cls, key[0], key[1], condition=condition)))
         return self
 
+    def extend(self, other: Transaction) -> Transaction:
+        """Another transaction's operations join this one (one commit, all or nothing)."""
+        for kind in _ORDER:
+            self._ops[kind] += other._ops[kind]
+        return self
+
     def __len__(self) -> int:
         return sum(len(ops) for ops in self._ops.values())
 
