@@ -3,24 +3,13 @@ owner's list, and the owner's note on a low rating through the queue, the sender
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.concurrency import together
+
 pytestmark = pytest.mark.e2e
-
-
-def _together(n, fn):
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _outbox(http, to: str) -> list[dict]:
@@ -40,7 +29,7 @@ def test_a_low_rating_is_stored_once_listed_for_the_owner_and_emailed_to_her_onc
     assert shop.card(member)["npsDue"] is True
 
     body = {"scanId": scan.json["scanId"], "rating": 1, "comment": "The cake was stale", "nps": 2}
-    replies = _together(6, lambda i: shop.call("POST", "/v1/me/feedback", body, member.headers))
+    replies = together(6, lambda i: shop.call("POST", "/v1/me/feedback", body, member.headers))
 
     assert sorted(r.status for r in replies) == [201] + [409] * 5, [r.raw for r in replies]
     assert {r.error_code for r in replies if r.status == 409} == {"feedback_already_given"}

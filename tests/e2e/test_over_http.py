@@ -4,27 +4,14 @@ and the races that flaky phone networks and busy counters produce."""
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.concurrency import together
 from tests.support.world import ADMIN_TOKEN, bearer, new_phone
 
 pytestmark = pytest.mark.e2e
 
-
-def _together(n, fn):
-    """Fire n calls at once (threads released together) and collect the replies."""
-    import threading
-
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_health(http):
@@ -76,7 +63,7 @@ def test_twenty_concurrent_redemptions_of_one_code_exactly_one_wins(shop):
     balance_before_claim = shop.card(member)["points"]["balance"]
     claim = shop.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, member.headers).json
 
-    replies = _together(20, lambda i: shop.call("POST", "/v1/redemptions", {"code": claim["code"]}, shop.staff))
+    replies = together(20, lambda i: shop.call("POST", "/v1/redemptions", {"code": claim["code"]}, shop.staff))
 
     statuses = sorted(r.status for r in replies)
     assert statuses == [200] + [409] * 19, [r.raw for r in replies]
@@ -92,7 +79,7 @@ def test_ten_concurrent_identical_scans_with_one_key_award_once_and_reply_identi
     body = {"counterCode": shop.counter_code()}
     headers = {"X-Member-Token": member.token, "Idempotency-Key": str(uuid.uuid4())}
 
-    replies = _together(10, lambda i: shop.call("POST", "/v1/scans", body, headers))
+    replies = together(10, lambda i: shop.call("POST", "/v1/scans", body, headers))
 
     assert {r.status for r in replies} == {200}, [r.raw for r in replies]
     assert len({r.raw for r in replies}) == 1
@@ -107,7 +94,7 @@ def test_concurrent_scans_inside_the_cooldown_award_once(shop):
     member = shop.enroll()
     code = shop.counter_code()
 
-    replies = _together(8, lambda i: shop.call("POST", "/v1/scans", {"counterCode": code}, member.headers))
+    replies = together(8, lambda i: shop.call("POST", "/v1/scans", {"counterCode": code}, member.headers))
 
     statuses = sorted(r.status for r in replies)
     assert statuses == [200] + [429] * 7, [r.raw for r in replies]
@@ -123,7 +110,7 @@ def test_concurrent_scans_inside_the_cooldown_award_once(shop):
 def test_concurrent_claims_never_overspend(shop):
     member = shop.enroll()
     shop.staff_scan(member, amount=5_000, receipt_id="r")  # 10 + 50 + 20 = 80 points: two cakes at 30
-    replies = _together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers))
+    replies = together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "cake"}, member.headers))
     assert sorted(r.status for r in replies) == [201, 201, 409, 409, 409, 409], [r.raw for r in replies]
     card = shop.card(member)
     assert card["points"]["balance"] == 20
@@ -132,7 +119,7 @@ def test_concurrent_claims_never_overspend(shop):
 
 def test_concurrent_joins_with_one_phone_create_one_member(shop):
     phone = new_phone()
-    replies = _together(6, lambda i: shop.call("POST", f"/v1/merchants/{shop.merchant_id}/members", {"phone": phone}))
+    replies = together(6, lambda i: shop.call("POST", f"/v1/merchants/{shop.merchant_id}/members", {"phone": phone}))
     assert sorted(r.status for r in replies) == [201] + [409] * 5, [r.raw for r in replies]
 
 
@@ -141,7 +128,7 @@ def test_six_concurrent_identical_claims_with_one_key_lock_points_once_and_reply
     shop.staff_scan(member, amount=20_000, receipt_id="r")
     headers = {"X-Member-Token": member.token, "Idempotency-Key": str(uuid.uuid4())}
 
-    replies = _together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, headers))
+    replies = together(6, lambda i: shop.call("POST", "/v1/me/rewards", {"rewardId": "free-coffee"}, headers))
 
     assert {r.status for r in replies} == {201}, [r.raw for r in replies]
     assert len({r.raw for r in replies}) == 1
@@ -161,7 +148,7 @@ def test_concurrent_approvals_of_a_held_referral_pay_both_sides_once(shop):
     assert [(r["refereeId"], r["reasons"]) for r in held] == [(twin.member_id, ["similar_email"])]
     path = f"/v1/merchants/{shop.merchant_id}/referrals/{held[0]['referralId']}/approve"
 
-    replies = _together(6, lambda i: shop.call("POST", path, headers=shop.owner))
+    replies = together(6, lambda i: shop.call("POST", path, headers=shop.owner))
 
     assert sorted(r.status for r in replies) == [200] + [409] * 5, [r.raw for r in replies]
     assert {r.error_code for r in replies if r.status == 409} == {"referral_already_decided"}
