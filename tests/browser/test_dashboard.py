@@ -13,13 +13,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.support.world import Member, MerchantWorld, new_phone
+from tests.support.world import DEFAULT_TEST_PROGRAM, Member, MerchantWorld, create_world, new_phone
 
 pytestmark = pytest.mark.browser
 
 WRONG_KEY = "This key is not an owner key for this merchant."
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 LOW_RATING = "Waited 15 minutes for a latte and nobody said sorry."
+# What each reward costs the café: a coffee 6.00 for 100 points (6 per point), a cake 4.50 for 30 (15 per point).
+PRICED_PROGRAM = {**DEFAULT_TEST_PROGRAM,
+                  "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100, "costMinor": 600},
+                              {"id": "cake", "name": "Slice of cake", "pointsCost": 30, "costMinor": 450}]}
+
+
+@pytest.fixture
+def shop(api) -> MerchantWorld:
+    """A café whose rewards carry what they cost her, so the points on the cards have a value."""
+    return create_world(api, program=PRICED_PROGRAM)
 
 
 def _dashboard_url(site, shop) -> str:
@@ -120,12 +130,15 @@ def test_the_owner_pastes_her_key_sees_every_chart_and_acts_on_what_she_sees(lap
     for tile in ("Members5", "New members4", "Visits3", "NPS-100", "Average rating1 / 5"):
         expect(headline).to_contain_text(tile)
     expect(laptop.locator("#more-numbers")).to_contain_text("Rewards redeemed1 of 1")
+    liability = figures["points"]["liability"]
+    assert liability == figures["points"]["outstanding"] * 6 > 0  # at the coffee's cost per point, the cheapest
+    expect(laptop.locator("#chart-points")).to_contain_text(f"Outstanding liability: PLN {liability / 100:,.2f}")
     today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
     hours = ", ".join(f"{hour:02d}:00 {count}" for hour, count in enumerate(figures["visits"]["byHour"]) if count)
     assert figures["visits"]["count"] == 3 and hours
     for chart in (rf"^Visits by weekday: .*{WEEKDAYS[today.weekday()]} 3\b", rf"^Visits by hour: .*{hours}",
                   rf"^Points: Issued {figures['points']['issued']} pts, Redeemed 30 pts, ",
-                  r"^Locations compared: Old Town 2 visits and .*24\.00, Riverside 1 visits and "):
+                  r"^Locations compared: (?=.*Old Town 2 visits and PLN 24\.00)(?=.*Riverside 1 visits and PLN 0\.00)"):
         expect(laptop.get_by_role("img", name=re.compile(chart))).to_be_visible()
     cohorts = laptop.get_by_role("table", name="Cohort retention").locator("tbody tr")
     expect(cohorts).to_have_count(len(figures["retention"]["cohorts"]))
