@@ -17,7 +17,10 @@ from tests.support.pos import open_till
 from tests.support.world import DEFAULT_TEST_PROGRAM, create_world, member_headers
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-PROGRAM = {**DEFAULT_TEST_PROGRAM, "expiry": {"afterMonths": 1}}
+# What each reward costs the café: a coffee 6.00 for 100 points (6 per point), a cake 4.50 for 30 (15 per point).
+PROGRAM = {**DEFAULT_TEST_PROGRAM, "expiry": {"afterMonths": 1},
+           "rewards": [{"id": "free-coffee", "name": "Free coffee", "pointsCost": 100, "costMinor": 600},
+                       {"id": "cake", "name": "Slice of cake", "pointsCost": 30, "costMinor": 450}]}
 
 
 def utc(day: str, hour: int = 9) -> datetime:
@@ -220,6 +223,7 @@ def test_every_figure_agrees_with_the_ledger(cafe, stream, at):
     points = got["points"]
     assert points["issued"] == issued
     assert points["outstanding"] == sum(m.balance for m in ledger.members.values())
+    assert points["liability"] == points["outstanding"] * 6 > 0  # at the coffee's cost per point, the cheapest
     assert points["expired"] == -ledger.points("expiry") > 0
     assert points["refunded"] == -ledger.points("refund") > 0
     assert points["redeemed"] == redeemed_points == 30

@@ -270,8 +270,7 @@ def test_the_rules_figures_are_not_measured_when_skipped():
 
 def _dashboard_figures(kilobytes: float, drawn_ms: float) -> dict:
     return {"loads": 3, "bytes_median": kilobytes * 1024, "bytes_max": kilobytes * 1024, "page_bytes_median": 40_000,
-            "requests": 7, "drawn_ms_median": drawn_ms, "drawn_ms_max": drawn_ms, "drawn_ms_cold": 3_000,
-            "answered_in_browser": []}
+            "requests": 7, "drawn_ms_median": drawn_ms, "drawn_ms_max": drawn_ms, "drawn_ms_cold": 3_000}
 
 
 def test_a_heavy_or_slow_dashboard_fails_its_verdicts_and_a_skipped_one_is_not_measured():
@@ -285,16 +284,3 @@ def test_a_heavy_or_slow_dashboard_fails_its_verdicts_and_a_skipped_one_is_not_m
     assert report.exit_status(heavy_and_slow) == 1
     assert [v["verdict"] for v in dashboard.verdicts(None)] == ["n/a"]
 
-
-def test_the_dashboard_bench_answers_in_the_browser_only_the_routes_the_template_lacks():
-    from infra.bench import dashboard
-
-    def template(*paths: str) -> dict:
-        events = {f"Route{i}": {"Type": "HttpApi", "Properties": {"Method": "GET", "Path": path}}
-                  for i, path in enumerate(paths)}
-        return {"Resources": {"InsightsFunction": {"Type": "AWS::Serverless::Function",
-                                                   "Properties": {"CodeUri": "functions/insights/",
-                                                                  "Events": events}}}}
-
-    assert dashboard.missing_routes(template("/v1/merchants/{merchantId}/insights")) == ["feedback", "imports"]
-    assert dashboard.missing_routes(template()) == ["insights", "feedback", "imports"]

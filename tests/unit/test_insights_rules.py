@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loyalty.domain import insights, segments
 from loyalty.domain.model import Member, MemberSnapshot, Voucher
+from loyalty.domain.program import Program
+from pydantic import ValidationError
 
 TZ = "Europe/Warsaw"
 START = date(2026, 1, 1)
@@ -179,3 +182,31 @@ def test_clv_is_monthly_spend_per_member_times_the_expected_lifetime():
     # February: 80,000 over 8 members = 10,000 a member; churn 1 - 5/10 = 0.5: two months of life.
     assert insights.customer_lifetime_value(months, "2026-02", "2026-02") == 20_000
     assert insights.customer_lifetime_value({}, "2026-02", "2026-02") == 0
+
+
+def _program(*rewards: dict) -> Program:
+    return Program.model_validate({"points": {"perVisit": 10}, "rewards": list(rewards)})
+
+
+def test_the_liability_values_the_points_on_cards_at_the_cheapest_cost_per_point_of_a_reward():
+    coffee = {"id": "coffee", "name": "Coffee", "pointsCost": 100, "costMinor": 450}  # 4.50 per 100 points
+    cake = {"id": "cake", "name": "Cake", "pointsCost": 30, "costMinor": 300}  # 10.00 per 100 points
+    stamp_only = {"id": "mug", "name": "Mug", "costMinor": 100}  # not claimable with points: no rate
+
+    assert insights.liability(1_000, _program(coffee, cake, stamp_only)) == 4_500
+    assert insights.liability(333, _program(cake)) == 3_330
+    assert insights.liability(7, _program(coffee)) == 32  # 31.5, rounded to the nearest minor unit
+    assert insights.liability(0, _program(coffee)) == 0
+    assert insights.liability(1_000, _program({"id": "coffee", "name": "Coffee", "pointsCost": 100},
+                                              stamp_only)) is None
+
+
+def test_a_reward_cost_must_be_a_positive_whole_amount_and_is_left_out_of_the_program_when_unset():
+    for bad in (0, -450, 4.5, "450"):
+        with pytest.raises(ValidationError):
+            _program({"id": "coffee", "name": "Coffee", "pointsCost": 100, "costMinor": bad})
+    plain = _program({"id": "coffee", "name": "Coffee", "pointsCost": 100})
+    assert plain.to_json()["rewards"] == [{"id": "coffee", "name": "Coffee", "pointsCost": 100}]
+    priced = _program({"id": "coffee", "name": "Coffee", "pointsCost": 100, "costMinor": 450})
+    assert priced.to_json()["rewards"][0]["costMinor"] == 450
+    assert Program.model_validate(priced.to_json()) == priced

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from loyalty.domain.calendar import add_months
 from loyalty.domain.model import VOUCHER_REDEEMED, Member
+from loyalty.domain.program import Program
 from loyalty.domain.segments import AT_RISK_MIN_DAYS, AT_RISK_MIN_VISITS, LAPSED_DAYS
 
 GAP_CAP = 732  # gaps longer than the longest range (two years) count alike
@@ -449,6 +450,13 @@ def figures(*, first: date, last: date, days: Days, months: Mapping[str, Mapping
         by_location=[(location_id, _sum(location_days, span, "visits"), _sum(location_days, span, "spend"))
                      for location_id, location_days in locations.items()],
     )
+
+
+def liability(outstanding: int, program: Program) -> int | None:
+    """The points on cards in minor units: each at the cost per point of the reward that costs the merchant least
+    per point (the cheapest way a member can spend them). None when no reward claimable with points has a cost."""
+    rates = [rate for reward in program.rewards if (rate := reward.cost_per_point) is not None]
+    return round(max(0, outstanding) * min(rates)) if rates else None
 
 
 def campaign_visits(days: Days, first: date, last: date, campaign_id: str) -> int:

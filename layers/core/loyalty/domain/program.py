@@ -75,6 +75,14 @@ class RewardDefinition(_Rules):
     name: str = Field(min_length=1, max_length=80)
     # None: only earned through the stamp card, not claimable with points.
     points_cost: int | None = Field(default=None, ge=1, le=10_000_000)
+    # What giving the reward costs the merchant, in minor units of her currency (values the points on cards);
+    # left out of the program when not set.
+    cost_minor: int | None = Field(default=None, ge=1, le=100_000_000, exclude_if=lambda value: value is None)
+
+    @property
+    def cost_per_point(self) -> float | None:
+        """The merchant's cost of one point spent on this reward, when both its prices are known."""
+        return self.cost_minor / self.points_cost if self.cost_minor and self.points_cost else None
 
 
 class ReferralRules(_Rules):

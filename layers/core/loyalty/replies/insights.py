@@ -54,6 +54,10 @@ class PointFigures(Reply):
     locked: int
     outstanding: int
     refunded: int
+    liability: int | None = Field(description=(
+        "The outstanding points in minor units of the merchant's currency, each valued at the cost per point "
+        "(costMinor / pointsCost) of the reward that costs the merchant least per point; null when no reward "
+        "claimable with points has a costMinor. Stamps are not valued."))
 
 
 class RewardFigures(Reply):
@@ -106,7 +110,8 @@ class Insights(Reply):
     by_location: list[LocationFigures]
 
     @classmethod
-    def of(cls, figures: Figures, *, first: str, last: str, location_id: str | None, currency: str) -> Insights:
+    def of(cls, figures: Figures, *, first: str, last: str, location_id: str | None, currency: str,
+           liability: int | None) -> Insights:
         f = figures
         return cls(
             from_=first, to=last, location_id=location_id, currency=currency,
@@ -121,7 +126,7 @@ class Insights(Reply):
             clv=ClvFigures(average=f.clv),
             points=PointFigures(issued=f.points_issued, redeemed=f.points_redeemed, expired=f.points_expired,
                                 locked=f.points_locked, outstanding=f.points_outstanding,
-                                refunded=f.points_refunded),
+                                refunded=f.points_refunded, liability=liability),
             rewards=RewardFigures(issued=f.rewards_issued, redeemed=f.rewards_redeemed,
                                   redemption_rate=f.redemption_rate),
             referrals=ReferralFigures(joined=f.referrals_joined, rewarded=f.referrals_rewarded),

@@ -58,7 +58,8 @@ def report(caller: Caller, merchant_id: str, first: str | None, last: str | None
                             scope_days=scope_days, locations=locations,
                             campaigns=_campaigns(merchant, start, end, days))
     return Insights.of(figures, first=start.isoformat(), last=end.isoformat(), location_id=location_id,
-                       currency=merchant.currency)
+                       currency=merchant.currency,
+                       liability=rules.liability(figures.points_outstanding, merchant.program))
 
 
 def _campaigns(merchant: Merchant, start: date, end: date, days: rules.Days) -> list[tuple[rules.Campaign, int]]:
