@@ -373,7 +373,8 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         else:
             request = HttpRequest(
                 method=self.command,
-                target=self.path,
+                # http.server decodes the request line as Latin-1; clients (curl) send unencoded characters as UTF-8.
+                target=self.path.encode("iso-8859-1").decode("utf-8", "replace"),
                 headers=list(self.headers.items()),
                 body=body,
                 source_ip=self.client_address[0],
