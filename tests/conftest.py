@@ -72,6 +72,9 @@ def dynamodb_usage():
     return usage
 
 
+_running_servers: list = []
+
+
 @pytest.fixture(scope="session")
 def server():
     """The local server, started once for the end-to-end and browser tests: real HTTP, handlers in worker
@@ -79,8 +82,25 @@ def server():
     from infra.local.stack import start_local_stack
 
     # Several execution environments per function: concurrent requests really run concurrently.
-    with start_local_stack(port=0, concurrency=6) as stack:
+    stack = start_local_stack(port=0, concurrency=6)
+    _running_servers.append(stack)
+    try:
         yield stack
+    finally:
+        _stop_servers()
+
+
+def _stop_servers() -> None:
+    while _running_servers:
+        _running_servers.pop().stop()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The server shares the embedded DynamoDB and queues with the in-process tests: once no later test needs it,
+    # it stops, so its schedules, queue pollers and stream consumer never act on what those tests write.
+    if _running_servers and not any("server" in getattr(later, "fixturenames", ())
+                                    for later in item.session.items[item.session.items.index(item) + 1:]):
+        _stop_servers()
 
 
 @pytest.fixture(scope="session")
