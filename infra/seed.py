@@ -75,6 +75,7 @@ def seed_demo(base_url: str, admin_token: str) -> dict[str, Any]:
         "ownerApiKey": shop.owner_key,
         "staffApiKey": shop.staff_key,
         "cardPageUrl": f"{base_url}/v1/m/{shop.merchant_id}",
+        "dashboardUrl": f"{base_url}/v1/merchants/{shop.merchant_id}/dashboard",
         "counterCodeUrl": counter["url"],
         "lines": [
             f"locations:    {old_town} (Old Town, staff key), {riverside} (Riverside)",

@@ -287,6 +287,7 @@ def _print_banner(stack: LocalStack, seeded: dict[str, Any] | None, embedded: bo
             ("ownerApiKey", "owner key:"),
             ("staffApiKey", "staff key:"),
             ("cardPageUrl", "card page:"),
+            ("dashboardUrl", "dashboard:"),
             ("counterCodeUrl", "counter code:"),
         ]
         lines.extend(f"  {label:<13} {seeded[key]}" for key, label in labels if seeded.get(key))
