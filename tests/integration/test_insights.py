@@ -274,6 +274,9 @@ def test_a_replayed_or_bisected_batch_changes_nothing(cafe, stream, runtime):
     before = _rollups(world.merchant_id)
     assert before
     records = list(stream.delivered)
+    from loyalty.store.merchants import clear_caches
+
+    clear_caches()  # a fresh container: the consumer reads the merchant's timezone itself
     runtime.invoke("InsightsRollupFunction", {"Records": records})
     half = len(records) // 2
     runtime.invoke("InsightsRollupFunction", {"Records": records[half:]})

@@ -331,7 +331,7 @@ def test_the_queue_moves_a_message_that_keeps_failing_to_its_dead_letter_queue(w
     message = write_message(world, member, channels=("email",), campaign_id="cmp_dlq", run_id=f"run_{uuid.uuid4()}")
     settings_env(SENDER_EMAIL="nobody@unverified.example")
     assert outbox.dispatch([message.message_id]) == 1
-    (drained,) = queues.drain()
+    (drained,) = [queue for queue in queues.drain() if queue.get("queue") == "MessageQueue"]
     assert drained["processed"] == 5  # maxReceiveCount
     assert queues.depth("MessageQueue") == {"visible": 0, "inFlight": 0, "delayed": 0}
     assert queues.depth("MessageDeadLetterQueue")["visible"] == 1
