@@ -4,22 +4,18 @@ her feedback newest first."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from loyalty import telemetry
+from loyalty.domain import cursors, ids
 from loyalty.domain import feedback as rules
-from loyalty.domain import ids
 from loyalty.domain.access import OWNER, Caller, require_merchant
 from loyalty.domain.errors import (
     FeedbackAlreadyGiven,
     FeedbackWindowClosed,
     NpsNotDue,
-    ValidationFailed,
     VisitNotFound,
 )
 from loyalty.domain.model import LedgerEntry, Member
@@ -99,25 +95,17 @@ def feedback_list(caller: Caller, merchant_id: str, rating: int | None, cursor: 
                   limit: int = PAGE_SIZE) -> FeedbackList:
     require_merchant(caller, merchant_id, OWNER)
     ratings = [rating] if rating is not None else list(rules.RATINGS)
-    page = store.newest(merchant_id, ratings, limit=limit, before=_read_cursor(cursor) if cursor else None)
+    page = store.newest(merchant_id, ratings, limit=limit, before=cursors.read(cursor, _position) if cursor else None)
     return FeedbackList(feedback=[FeedbackView.of(item) for item in page.feedback],
-                        next_cursor=_write_cursor(page.resume_before) if page.resume_before else None)
+                        next_cursor=cursors.write({"before": page.resume_before}) if page.resume_before else None)
 
 
-# The cursor names a position in time (and a scan id), never a merchant: the merchant comes from the path, so a
-# cursor cannot reach into another merchant's feedback.
+# A position in time (and a scan id).
 _POSITION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[a-z]+_[a-z0-9]+$")
 
 
-def _write_cursor(position: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": position}).encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> str:
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["before"]
-        if not (isinstance(position, str) and _POSITION.match(position)):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        raise ValidationFailed.field("cursor", "Not a cursor from this list: start again without it.") from None
+def _position(decoded: object) -> str:
+    position = decoded["before"]  # type: ignore[index]
+    if not (isinstance(position, str) and _POSITION.match(position)):
+        raise ValueError(position)
     return position

@@ -11,9 +11,6 @@ enough, leaves resumable for the campaign tick to continue, so a merchant of any
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from loyalty import telemetry
+from loyalty.domain import cursors
 from loyalty.domain import segments as rules
 from loyalty.domain.access import OWNER, Caller, require_merchant
 from loyalty.domain.errors import NotFound, SegmentExists, ValidationFailed
@@ -83,7 +81,7 @@ def members_page(caller: Caller, merchant_id: str, name: str, limit: int, cursor
     require_merchant(caller, merchant_id, OWNER)
     merchant = load_merchant(merchant_id)
     segment = _segment(merchant_id, name)
-    start = _read_cursor(cursor) if cursor else None
+    start = cursors.read(cursor, _position) if cursor else None
     now = clock.now()
     context = _context(merchant, segment, now)
     page: list[SegmentMember] = []
@@ -215,19 +213,14 @@ def _vip_tier(merchant: Merchant) -> str | None:
     return tiers.levels[-1].id if tiers else None
 
 
-# The cursor names a shard and a position in it, never a merchant: the merchant comes from the path, so a
-# cursor cannot reach into another merchant's roster.
 def _write_cursor(position: member_index.RosterPosition) -> str:
-    raw = json.dumps([position.shard, position.after], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.write([position.shard, position.after])
 
 
-def _read_cursor(cursor: str) -> member_index.RosterPosition:
-    try:
-        shard, after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not (isinstance(shard, int) and 0 <= shard < keys.MEMBER_INDEX_SHARDS and isinstance(after, str)
-                and "#" in after):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error):
-        raise ValidationFailed.field("cursor", "Not a cursor from this list: start again without it.") from None
+def _position(decoded: object) -> member_index.RosterPosition:
+    """A shard and a position in it."""
+    shard, after = decoded  # type: ignore[misc]
+    if not (isinstance(shard, int) and 0 <= shard < keys.MEMBER_INDEX_SHARDS and isinstance(after, str)
+            and "#" in after):
+        raise ValueError(decoded)
     return member_index.RosterPosition(shard, after)

@@ -464,7 +464,7 @@ def get_members(member_ids: list[str]) -> dict[str, Member]:
 
 
 def _ledger_sort_key(entry: LedgerEntry) -> str:
-    return keys.ledger_entry(entry.member_id, _iso(entry.at), entry.entry_id)[1]
+    return ledger_key(entry)[1]
 
 
 def member_with_history(member_id: str, limit: int, attempts: int = 4) -> tuple[Member | None, list[LedgerEntry]]:
