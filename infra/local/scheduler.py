@@ -3,7 +3,7 @@
 While the stack runs, each enabled schedule with a `rate(...)` expression fires in a background
 thread every period (the first time one period after the start, as a new schedule does);
 `POST /_local/schedules/run` fires every enabled schedule once, now, then drains the queues they fed
-(queues.py), and returns what each returned.
+(queues.py) and the table's stream (streams.py), and returns what each returned.
 `cron(...)` and `at(...)` schedules fire on demand only. The event is what AWS delivers: a
 ScheduleV2 target gets its `Input` with the `<aws.scheduler.*>` context attributes filled in (`{}`
 without one); a Schedule (rule) target gets its `Input`, or the "Scheduled Event" without one. Times
@@ -109,11 +109,13 @@ class Run:
 class Scheduler:
     def __init__(self, schedules: list[ScheduleEvent], runtime: Invoker, clock: LocalClock, region: str,
                  *, periods: dict[ScheduleEvent, float] | None = None,
-                 drain_queues: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+                 drain_queues: Callable[[], list[dict[str, Any]]] | None = None,
+                 drain_streams: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         """`periods` overrides the template's rates (tests use fractions of a second); `drain_queues` feeds the
-        queues the runs filled to their functions until they are empty (see queues.py)."""
+        queues the runs filled to their functions until they are empty (see queues.py), then `drain_streams`
+        the table's stream records written so far (see streams.py)."""
         self.schedules = [schedule for schedule in schedules if schedule.enabled]
-        self.drain_queues = drain_queues
+        self.drain_queues, self.drain_streams = drain_queues, drain_streams
         self.runtime, self.clock, self.region = runtime, clock, region
         self.periods = {schedule: rate_seconds(schedule.expression) for schedule in self.schedules}
         self.periods.update(periods or {})
@@ -137,9 +139,10 @@ class Scheduler:
         return list(self._firing.map(self.fire, self.schedules))
 
     def run_all_and_drain(self) -> dict[str, Any]:
-        """Every schedule once, then every queue they fed, until nothing is left to deliver."""
+        """Every schedule once, then every queue they fed and the stream, until nothing is left to deliver."""
         runs = [run.view() for run in self.run_all()]
-        return {"runs": runs, "queues": self.drain_queues() if self.drain_queues else []}
+        queues = self.drain_queues() if self.drain_queues else []
+        return {"runs": runs, "queues": queues, "streams": self.drain_streams() if self.drain_streams else []}
 
     def local_routes(self) -> list[LocalRoute]:
         return [LocalRoute("POST", "/_local/schedules/run", lambda _body: (200, self.run_all_and_drain()))]

@@ -187,7 +187,7 @@ def start_local_stack(
         mail = LocalMail(runtime.region, env.get("SENDER_EMAIL"), clock.now, endpoint_url=env["AWS_ENDPOINT_URL_SESV2"])
         mail.start()
         scheduler = Scheduler(schedule_events(runtime.template), runtime, clock, runtime.region,
-                              drain_queues=lambda: [*queues.drain(), *streams.drain()])
+                              drain_queues=queues.drain, drain_streams=streams.drain)
         api = HttpApi(runtime, _local_routes(clock, scheduler, mail))
     except BaseException:
         server.close()

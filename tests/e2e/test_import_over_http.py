@@ -32,7 +32,7 @@ def test_an_uploaded_file_is_imported_and_its_customer_gets_her_card_by_sms(http
 
     drained = http.request("POST", "/_local/schedules/run")
     assert drained.status == 200, drained.raw
-    (queue,) = [q for q in drained.json["queues"] if q.get("queue") == "ImportQueue"]
+    (queue,) = [q for q in drained.json["queues"] if q["queue"] == "ImportQueue"]
     assert (queue["function"], queue["visible"]) == ("ImportWorkerFunction", 0)
 
     done = http.request("GET", f"{path}/{import_id}", headers=shop.owner).json

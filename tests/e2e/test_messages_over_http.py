@@ -44,7 +44,7 @@ def test_a_card_link_message_reaches_the_local_outbox_after_the_schedules_run(ht
     assert outbox.dispatch([message.message_id]) == 1
 
     drained = _run_schedules(http)
-    (queue,) = [q for q in drained["queues"] if q.get("queue") == "MessageQueue"]
+    (queue,) = [q for q in drained["queues"] if q["queue"] == "MessageQueue"]
     assert (queue["function"], queue["visible"]) == ("SenderFunction", 0)
 
     (sent,) = _outbox(http, address)
