@@ -11,19 +11,17 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
-from pynamodb.connection import Connection
 
 from loyalty.domain import insights as rules
 from loyalty.domain.campaigns import run_id_for
 from loyalty.settings import get_settings
 from loyalty.store import keys
 from loyalty.store.models import CampaignRunItem
-from loyalty.store.transaction import TransientConflict
+from loyalty.store.transaction import TransientConflict, connection
 
 ROLLUP_KIND = "insights_rollup"
 SEEN_KIND = "insights_seen"
@@ -36,12 +34,9 @@ _KEY_ATTRIBUTES = ("PK", "SK", "kind")
 _deserializer = TypeDeserializer()
 
 
-@cache
 def _client() -> Any:
     """The low-level client: rollup attributes are named by the data (a day, a gap, a campaign), not by a model."""
-    settings = get_settings()
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3,
-                      read_timeout_seconds=settings.dynamodb_read_timeout_seconds).client
+    return connection().client
 
 
 # --- stream records -----------------------------------------------------------------------------------

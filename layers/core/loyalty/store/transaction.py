@@ -57,8 +57,10 @@ class ConditionalUpdate:
 
 @cache
 def connection() -> Connection:
+    """The low-level connection, with the same retries and read timeout as the models (store/models.py)."""
     settings = get_settings()
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3)
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3,
+                      read_timeout_seconds=settings.dynamodb_read_timeout_seconds)
 
 
 @dataclass
