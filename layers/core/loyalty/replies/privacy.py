@@ -9,8 +9,14 @@ from loyalty.domain import favourites
 from loyalty.domain.model import LedgerEntry, Member, Merchant
 from loyalty.domain.preferences import ConsentChange
 from loyalty.replies.base import Instant, Reply
-from loyalty.replies.cards import IssuedReward, Points
-from loyalty.replies.members import ConsentFlags, ConsentLogEntry, FavouriteItem, LedgerItem, ReferralStanding
+from loyalty.replies.cards import IssuedReward
+from loyalty.replies.members import (
+    ConsentLogEntry,
+    FavouriteItem,
+    LedgerItem,
+    MemberSummary,
+    ReferralStanding,
+)
 
 
 class ExportedMerchant(Reply):
@@ -18,18 +24,9 @@ class ExportedMerchant(Reply):
     name: str
 
 
-class ExportedProfile(Reply):
-    """What she told us and what her visits made of her card."""
+class ExportedProfile(MemberSummary):
+    """What she told us (the owner's member summary) and what her visits made of her card."""
 
-    name: str | None
-    phone: str | None
-    email: str | None
-    birthday: str | None
-    language: str | None
-    consent: ConsentFlags
-    joined_at: Instant | None
-    points: Points
-    stamps: int
     tier: str | None
     visit_count: int
     first_visit_at: Instant | None
@@ -77,10 +74,7 @@ class MemberExport(Reply):
     def of(cls, merchant: Merchant, member: Member, consent_log: list[ConsentChange], ledger: list[LedgerEntry],
            feedback: list[dict[str, Any]], now: datetime) -> MemberExport:
         profile = ExportedProfile(
-            name=member.name, phone=member.phone, email=member.email, birthday=member.birthday,
-            language=member.language, consent=ConsentFlags(sms=member.consent_sms, email=member.consent_email),
-            joined_at=member.created_at, points=Points(balance=member.balance, lifetime=member.lifetime_points),
-            stamps=member.stamps, tier=member.tier_id, visit_count=member.visit_count,
+            **MemberSummary.fields(member), tier=member.tier_id, visit_count=member.visit_count,
             first_visit_at=member.first_visit_at, last_visit_at=member.last_visit_at,
             last_location_id=member.last_location_id, total_spend=member.total_spend,
             favourites=[FavouriteItem.of(f) for f in favourites.top(member.favourite_counts)])
