@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-
 from loyalty.domain import feedback, qr
 from loyalty.domain.access import Caller, require_member
-from loyalty.domain.errors import NotFound
 from loyalty.domain.model import Member
 from loyalty.replies.cards import Card, MyCard
-from loyalty.services import clock
+from loyalty.services import clock, pages
 from loyalty.services.member_plan import MemberPlan, with_member_retries
 from loyalty.services.members import load_with_history_by_token, own_member
 from loyalty.services.merchants import load_merchant
@@ -52,19 +48,5 @@ def settle_due(load, merchant) -> Member:
     return with_member_retries(load, build)
 
 
-@cache
-def _page_template() -> str:
-    from importlib import resources
-
-    return resources.files("loyalty.web").joinpath("card_page.html").read_text(encoding="utf-8")
-
-
 def card_page(merchant_id: str, base_url: str) -> str:
-    try:
-        merchant = load_merchant(merchant_id)
-    except NotFound:
-        raise NotFound("No loyalty program here.") from None
-    config = {"merchantId": merchant.merchant_id, "merchantName": merchant.name, "apiBase": base_url,
-              "currency": merchant.currency}
-    # Escape "<" so a merchant name can never close the <script> element it is embedded in.
-    return _page_template().replace("__BYWALEC_CONFIG__", json.dumps(config).replace("<", "\\u003c"))
+    return pages.merchant_page("card_page.html", merchant_id, base_url)

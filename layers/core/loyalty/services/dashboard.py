@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
-from loyalty.domain.errors import NotFound
-from loyalty.services.merchants import load_merchant
+from loyalty.services import pages
 
-_CONFIG = "__BYWALEC_CONFIG__"
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
 
@@ -35,11 +32,12 @@ class _Template:
     style_hashes: tuple[str, ...]
 
 
+_PAGE = "dashboard_page.html"
+
+
 @cache
 def _template() -> _Template:
-    from importlib import resources
-
-    html = resources.files("loyalty.web").joinpath("dashboard_page.html").read_text(encoding="utf-8")
+    html = pages.template(_PAGE)
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for element, content in _INLINE.findall(html):
         digest = base64.b64encode(hashlib.sha256(content.encode("utf-8")).digest()).decode("ascii")
@@ -48,16 +46,8 @@ def _template() -> _Template:
 
 
 def dashboard_page(merchant_id: str, base_url: str) -> Page:
-    try:
-        merchant = load_merchant(merchant_id)
-    except NotFound:
-        raise NotFound("No loyalty program here.") from None
-    template = _template()
-    config = {"merchantId": merchant.merchant_id, "merchantName": merchant.name, "apiBase": base_url,
-              "currency": merchant.currency, "timezone": merchant.timezone}
-    # Escape "<" so a merchant name can never close the <script> element it is embedded in.
-    html = template.html.replace(_CONFIG, json.dumps(config).replace("<", "\\u003c"))
-    return Page(html, _policy(template, base_url))
+    # The merchant's settings go into a JSON data block, which the policy need not (and does not) name.
+    return Page(pages.merchant_page(_PAGE, merchant_id, base_url), _policy(_template(), base_url))
 
 
 def _policy(template: _Template, base_url: str) -> str:

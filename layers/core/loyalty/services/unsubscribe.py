@@ -16,7 +16,7 @@ from loyalty.domain.errors import NotFound
 from loyalty.domain.model import Member
 from loyalty.domain.preferences import CHANNELS, EMAIL, UNSUBSCRIBE_LINK
 from loyalty.server_keys import signing_key
-from loyalty.services import clock
+from loyalty.services import clock, pages
 from loyalty.services.member_plan import with_member_retries
 from loyalty.services.merchants import load_merchant
 from loyalty.services.preferences import consent_update, consents
@@ -87,9 +87,7 @@ def _reload(member_id: str) -> Member:
 
 @cache
 def _template() -> Template:
-    from importlib import resources
-
-    return Template(resources.files("loyalty.web").joinpath("unsubscribe_page.html").read_text(encoding="utf-8"))
+    return Template(pages.template("unsubscribe_page.html"))
 
 
 def _page(title: str, message: str, *, form: str = "", status: int = 200) -> Page:
